@@ -1,0 +1,46 @@
+# linli — the two commands a new user needs: `make demo` and `make test`.
+# Every target bootstraps .venv itself from pyproject.toml on a machine with only python3.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+PYTEST_ARGS ?=
+
+.PHONY: setup lint test test-fast bench demo clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow and not postgres" $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	@mkdir -p bench/results
+	$(PY) -m bench store --json bench/results/store.json
+	$(PY) -m bench crash --trials 1000 --json bench/results/crash.json
+	$(PY) -m bench sync --ops 500 --json bench/results/sync.json
+	$(PY) -m bench server --devices 1000 --ops 100 --db sqlite --json bench/results/server-sqlite.json
+	$(PY) -m bench server --devices 1000 --ops 100 --db postgres --json bench/results/server-postgres.json
+	$(PY) -m bench faults --syncs 1000 --json bench/results/faults.json
+
+demo: $(STAMP)
+	$(PY) -m app.demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info .linli-demo

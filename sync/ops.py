@@ -1,0 +1,114 @@
+"""Change ops: the unit every mutation produces and every replica merges.
+
+An op names one entity (``kind``, ``entity_id``), the fields it sets, the append-only children it
+adds, and — for fields under a state machine such as ``status`` — the values its author saw
+(``seen``), so a transition can be judged from the op alone, in any order. ``hlc`` and ``device``
+order ops for last-writer-wins; ``member`` is the person who made the change.
+
+On the wire and on disk an op is a compact JSON object with the short keys of :data:`_KEYS`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from sync import hlc as _hlc
+from sync.errors import ValidationError
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+# attribute -> wire key
+_KEYS: dict[str, str] = {
+    "op_id": "i",
+    "kind": "k",
+    "entity_id": "e",
+    "hlc": "t",
+    "device": "d",
+    "member": "m",
+    "set": "s",
+    "add": "a",
+    "seen": "p",
+}
+
+
+def new_id(prefix: str = "") -> str:
+    """A unique, roughly time-ordered id: 12 hex digits of ms time + 10 random hex digits."""
+    return f"{prefix}{time.time_ns() // 1_000_000:012x}{secrets.token_hex(5)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    op_id: str
+    kind: str
+    entity_id: str
+    hlc: str
+    device: str
+    member: str
+    set: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    add: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=lambda: _EMPTY)
+    seen: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+    @property
+    def order(self) -> tuple[str, str]:
+        """The total order key of last-writer-wins: ``(hlc, device)``."""
+        return (self.hlc, self.device)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "i": self.op_id,
+            "k": self.kind,
+            "e": self.entity_id,
+            "t": self.hlc,
+            "d": self.device,
+            "m": self.member,
+        }
+        if self.set:
+            out["s"] = dict(self.set)
+        if self.add:
+            out["a"] = {name: [dict(c) for c in items] for name, items in self.add.items()}
+        if self.seen:
+            out["p"] = dict(self.seen)
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Op:
+        """Parse a wire/disk op; malformed input raises :class:`ValidationError` (``op.malformed``)."""
+        if not isinstance(raw, Mapping):
+            raise ValidationError("op.malformed", reason="not an object")
+        try:
+            strs = {k: raw[_KEYS[k]] for k in ("op_id", "kind", "entity_id", "hlc", "device", "member")}
+        except KeyError as exc:
+            raise ValidationError("op.malformed", reason=f"missing {exc.args[0]}") from exc
+        for name, value in strs.items():
+            if not isinstance(value, str) or not value or len(value) > 200:
+                raise ValidationError("op.malformed", reason=f"bad {name}")
+        if not _hlc.is_valid(strs["hlc"]):
+            raise ValidationError("op.malformed", reason="bad hlc")
+        sets = raw.get("s", {})
+        adds = raw.get("a", {})
+        seen = raw.get("p", {})
+        if not isinstance(sets, Mapping) or not isinstance(seen, Mapping) or not isinstance(adds, Mapping):
+            raise ValidationError("op.malformed", reason="bad body")
+        children: dict[str, tuple[Mapping[str, Any], ...]] = {}
+        for name, items in adds.items():
+            if not isinstance(items, list) or not all(
+                isinstance(c, Mapping) and isinstance(c.get("id"), str) for c in items
+            ):
+                raise ValidationError("op.malformed", reason=f"bad children {name}")
+            children[str(name)] = tuple(MappingProxyType(dict(c)) for c in items)
+        return cls(
+            op_id=strs["op_id"],
+            kind=strs["kind"],
+            entity_id=strs["entity_id"],
+            hlc=strs["hlc"],
+            device=strs["device"],
+            member=strs["member"],
+            set=MappingProxyType(dict(sets)),
+            add=MappingProxyType(children),
+            seen=MappingProxyType(dict(seen)),
+        )
