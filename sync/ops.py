@@ -81,7 +81,9 @@ class Op:
         if not isinstance(raw, Mapping):
             raise ValidationError("op.malformed", reason="not an object")
         try:
-            strs = {k: raw[_KEYS[k]] for k in ("op_id", "kind", "entity_id", "hlc", "device", "member")}
+            strs = {
+                k: raw[_KEYS[k]] for k in ("op_id", "kind", "entity_id", "hlc", "device", "member")
+            }
         except KeyError as exc:
             raise ValidationError("op.malformed", reason=f"missing {exc.args[0]}") from exc
         for name, value in strs.items():
@@ -92,7 +94,11 @@ class Op:
         sets = raw.get("s", {})
         adds = raw.get("a", {})
         seen = raw.get("p", {})
-        if not isinstance(sets, Mapping) or not isinstance(seen, Mapping) or not isinstance(adds, Mapping):
+        if (
+            not isinstance(sets, Mapping)
+            or not isinstance(seen, Mapping)
+            or not isinstance(adds, Mapping)
+        ):
             raise ValidationError("op.malformed", reason="bad body")
         children: dict[str, tuple[Mapping[str, Any], ...]] = {}
         for name, items in adds.items():

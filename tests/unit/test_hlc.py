@@ -50,7 +50,12 @@ def test_decode_refuses_what_is_not_a_stamp(bad: object) -> None:
     assert not hlc.is_valid(bad)
 
 
-@given(st.integers(0, 10**14), st.integers(0, hlc.MAX_COUNTER), st.integers(0, 10**14), st.integers(0, hlc.MAX_COUNTER))
+@given(
+    st.integers(0, 10**14),
+    st.integers(0, hlc.MAX_COUNTER),
+    st.integers(0, 10**14),
+    st.integers(0, hlc.MAX_COUNTER),
+)
 def test_string_order_is_time_order(m1: int, c1: int, m2: int, c2: int) -> None:
     assert (hlc.encode(m1, c1) < hlc.encode(m2, c2)) == ((m1, c1) < (m2, c2))
 

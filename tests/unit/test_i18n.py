@@ -50,7 +50,9 @@ def test_every_error_code_in_the_source_has_catalog_text() -> None:
         cls = stack.pop()
         codes.add(cls.code)
         stack.extend(cls.__subclasses__())
-    missing = sorted(c for c in codes if f"error.{c}" not in cats["zh-CN"] or f"error.{c}" not in cats["en"])
+    missing = sorted(
+        c for c in codes if f"error.{c}" not in cats["zh-CN"] or f"error.{c}" not in cats["en"]
+    )
     assert missing == []
 
 
