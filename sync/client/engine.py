@@ -1,0 +1,354 @@
+"""The phone's sync engine: enroll once, then push the outbox and pull changes in few round trips.
+
+Guarantees (see ``docs/protocol.md``, "The client"):
+
+- an op leaves the outbox only after a response that verified under the pinned server key names
+  it as acked or rejected; rejected ops are recorded in meta ``rejections`` first;
+- the batch counter and the in-flight batch are persisted BEFORE a batch is sent; after a lost
+  response the next sync re-sends the same batch (same id, counter and ops) first, so the server
+  answers with the same acks and receipt;
+- pulled changes and the new cursor are applied together (``apply_remote``);
+- only a verified ``sync.revoked`` naming this device raises :class:`DeviceRevoked`; unsigned or
+  unverifiable problems are transient failures that change nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sync import i18n, protocol
+from sync.client.batching import (
+    BATCH_SIZE,
+    PRIORITY_BATCH_SIZE,
+    Batch,
+    plan_batches,
+)
+from sync.client.identity import Identity
+from sync.client.ports import OutboxPort, Transport, TransportResponse
+from sync.errors import SyncError
+from sync.ops import Op, new_id
+
+META_COUNTER = "sync.counter"
+META_INFLIGHT = "sync.inflight"
+META_REJECTIONS = "rejections"
+MAX_KEPT_REJECTIONS = 1000
+PRIORITY_PULL_LIMIT = 100
+
+
+class DeviceRevoked(SyncError):
+    """The server (verified) says this device was revoked: the app must lock and wipe it."""
+
+    code = "sync.revoked"
+    http_status = 403
+
+
+@dataclass(frozen=True, slots=True)
+class SyncProgress:
+    """One step of a sync, for a progress bar: ``fraction`` runs from 0.0 to 1.0."""
+
+    phase: str  # "sending" | "pulling" | "done"
+    round_trip: int
+    planned: int
+    sent: int
+    total: int
+    received: int
+    fraction: float
+
+
+@dataclass(slots=True)
+class SyncSummary:
+    sent: int = 0
+    acked: int = 0
+    received: int = 0
+    rejected: list[protocol.Rejection] = field(default_factory=list)
+    receipts: list[protocol.Receipt] = field(default_factory=list)
+    round_trips: int = 0
+    more: bool = False
+    pending: int = 0
+    server_time: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _InFlight:
+    batch_id: str
+    counter: int
+    op_ids: list[str]
+    priority: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch_id,
+            "counter": self.counter,
+            "ops": self.op_ids,
+            "priority": self.priority,
+        }
+
+    @classmethod
+    def from_meta(cls, raw: Any) -> _InFlight | None:
+        try:
+            return cls(
+                str(raw["batch"]), int(raw["counter"]), list(raw["ops"]), bool(raw["priority"])
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+ProgressFn = Callable[[SyncProgress], None]
+
+
+class SyncEngine:
+    """Runs enrollment and syncs over an :class:`OutboxPort` and a :class:`Transport`."""
+
+    def __init__(
+        self,
+        outbox: OutboxPort,
+        transport: Transport | None = None,
+        identity: Identity | None = None,
+        *,
+        batch_size: int = BATCH_SIZE,
+        priority_batch_size: int = PRIORITY_BATCH_SIZE,
+        pull_limit: int = protocol.DEFAULT_PULL_LIMIT,
+        max_round_trips: int = 100,
+        clock: Callable[[], int] = protocol.now_ms,
+    ) -> None:
+        self.outbox = outbox
+        self.transport = transport
+        self.identity = identity
+        self.batch_size = batch_size
+        self.priority_batch_size = priority_batch_size
+        self.pull_limit = pull_limit
+        self.max_round_trips = max_round_trips
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ enrollment
+
+    def enroll(self, target: Transport | str, code: str, label: str) -> Identity:
+        """Enroll this device with a one-time ``code``; returns the identity for the app to save.
+
+        ``target`` is the server URL or a transport. The server's answer must carry a MAC made
+        with the code (``enroll.bad_mac`` otherwise); its keys are pinned from then on.
+        """
+        if isinstance(target, str):
+            from sync.client.transport import HttpTransport
+
+            transport: Transport = HttpTransport(target)
+        else:
+            transport = target
+        keys = protocol.DeviceKeys.generate()
+        secret = protocol.enroll_secret(code)
+        body = protocol.canonical_json(protocol.enroll_request(secret, keys, label))
+        answer = transport.post(protocol.ENROLL_PATH, body, protocol.JSON_CONTENT_TYPE)
+        if answer.status != 200:
+            raise _unverified_problem(answer)
+        try:
+            raw = json.loads(answer.body)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise SyncError("sync.malformed", reason="enroll answer") from exc
+        resp = protocol.parse_enroll_response(secret, raw)
+        identity = Identity(
+            device_id=resp.device_id,
+            member_id=resp.member_id,
+            name=resp.name,
+            role=resp.role,
+            team_id=resp.team_id,
+            keys=keys,
+            server_signing_public=resp.server_signing_public,
+            server_sealing_public=resp.server_sealing_public,
+            server_url=target if isinstance(target, str) else None,
+            enrolled_at=resp.server_time,
+        )
+        self.identity, self.transport = identity, transport
+        return identity
+
+    # ------------------------------------------------------------ sync
+
+    def sync(self, progress: ProgressFn | None = None) -> SyncSummary:
+        """Push every pending op (priority lane first) and pull until the server has no more."""
+        if not self._lock.acquire(blocking=False):
+            raise SyncError("sync.in_progress")
+        try:
+            return _Run(self, progress).run()
+        finally:
+            self._lock.release()
+
+    def rejections(self) -> list[dict[str, Any]]:
+        """Ops the server refused (newest last), for the app to show."""
+        return list(self.outbox.get_meta(META_REJECTIONS, []) or [])
+
+    def _ready(self) -> tuple[Identity, Transport]:
+        if self.identity is None:
+            raise SyncError("sync.not_enrolled")
+        if self.transport is None:
+            if not self.identity.server_url:
+                raise SyncError("sync.not_enrolled")
+            from sync.client.transport import HttpTransport
+
+            self.transport = HttpTransport(self.identity.server_url)
+        return self.identity, self.transport
+
+
+class _Run:
+    """The state of one :meth:`SyncEngine.sync` call."""
+
+    def __init__(self, engine: SyncEngine, progress: ProgressFn | None) -> None:
+        self.engine = engine
+        self.outbox = engine.outbox
+        self.identity, self.transport = engine._ready()
+        self.progress = progress
+        self.summary = SyncSummary()
+        self.total = 0
+        self.planned = 0
+
+    def run(self) -> SyncSummary:
+        inflight = _InFlight.from_meta(self.outbox.get_meta(META_INFLIGHT))
+        pending = self.outbox.pending_ops()
+        resend_ids = set(inflight.op_ids) if inflight else set()
+        batches = plan_batches(
+            [op for op in pending if op.op_id not in resend_ids],
+            batch_size=self.engine.batch_size,
+            priority_batch_size=self.engine.priority_batch_size,
+        )
+        self.total = len(pending)
+        self.planned = max(1, len(batches) + (1 if inflight else 0))
+        more = False
+        if inflight:
+            ops = [op for op in pending if op.op_id in resend_ids]
+            more = self._exchange(Batch(ops, inflight.priority), inflight)
+        for batch in batches:
+            more = self._exchange(batch)
+        if not inflight and not batches:
+            more = self._exchange(Batch([]))
+        while more and self.summary.round_trips < self.engine.max_round_trips:
+            self.planned += 1
+            more = self._exchange(Batch([]))
+        self.summary.more = more
+        self.summary.pending = self.outbox.pending_count()
+        self._report("done", 1.0)
+        return self.summary
+
+    def _report(self, phase: str, fraction: float) -> None:
+        if self.progress is not None:
+            s = self.summary
+            self.progress(
+                SyncProgress(
+                    phase, s.round_trips, self.planned, s.sent, self.total, s.received, fraction
+                )
+            )
+
+    def _begin(self, batch: Batch) -> _InFlight:
+        """Persist the next counter and the in-flight batch before anything is sent."""
+        last = int(self.outbox.get_meta(META_COUNTER, 0) or 0)
+        counter = max(last + 1, self.engine._clock())
+        self.outbox.set_meta(META_COUNTER, counter)
+        inflight = _InFlight(new_id("b"), counter, [op.op_id for op in batch.ops], batch.priority)
+        self.outbox.set_meta(META_INFLIGHT, inflight.to_dict())
+        return inflight
+
+    def _exchange(self, batch: Batch, inflight: _InFlight | None = None) -> bool:
+        """One POST: send ``batch``, settle the verified answer. Returns the server's ``more``."""
+        inflight = inflight or self._begin(batch)
+        ident = self.identity
+        phase = "sending" if batch.ops else "pulling"
+        self._report(phase, self.summary.round_trips / (self.planned + 1))
+        limit = PRIORITY_PULL_LIMIT if batch.priority else self.engine.pull_limit
+        req = protocol.SyncRequest(
+            ident.device_id,
+            inflight.batch_id,
+            inflight.counter,
+            batch.ops,
+            self.outbox.cursor(),
+            min(limit, self.engine.pull_limit),
+            batch.priority,
+        )
+        body = protocol.seal_request(
+            req, ident.keys, ident.server_signing_public, ident.server_sealing_public
+        )
+        answer = self.transport.post(protocol.SYNC_PATH, body, protocol.SYNC_CONTENT_TYPE)
+        self.summary.round_trips += 1
+        self.summary.sent += len(batch.ops)
+        if answer.status != 200:
+            raise self._problem(answer)
+        resp = protocol.open_response(
+            answer.body, ident.keys, ident.server_signing_public, inflight.batch_id
+        )
+        self._settle(batch.ops, resp)
+        return resp.more
+
+    def _settle(self, ops: list[Op], resp: protocol.SyncResponse) -> None:
+        sent = {op.op_id: op for op in ops}
+        acked = [op_id for op_id in dict.fromkeys(resp.acks) if op_id in sent]
+        acked_set = set(acked)
+        rejected = [r for r in resp.rejected if r.op_id in sent and r.op_id not in acked_set]
+        if rejected:
+            self._record_rejections(resp.batch_id, rejected, sent)
+        if resp.receipt is not None:
+            self.outbox.add_receipt(resp.receipt.to_dict())
+            self.summary.receipts.append(resp.receipt)
+        cursor = resp.cursor if resp.cursor is not None else self.outbox.cursor()
+        self.outbox.apply_remote(resp.changes, cursor)
+        self.outbox.acknowledge(acked + [r.op_id for r in rejected])
+        self.outbox.set_meta(META_INFLIGHT, None)
+        s = self.summary
+        s.acked += len(acked)
+        s.rejected.extend(rejected)
+        s.received += len(resp.changes)
+        s.server_time = resp.server_time
+
+    def _record_rejections(
+        self, batch_id: str, rejected: list[protocol.Rejection], sent: dict[str, Op]
+    ) -> None:
+        kept = list(self.outbox.get_meta(META_REJECTIONS, []) or [])
+        seen = {(r.get("op"), r.get("batch")) for r in kept if isinstance(r, dict)}
+        at = self.engine._clock()
+        for r in rejected:
+            if (r.op_id, batch_id) in seen:
+                continue
+            op = sent[r.op_id]
+            kept.append(
+                {
+                    **r.to_dict(),
+                    "kind": op.kind,
+                    "entity": op.entity_id,
+                    "batch": batch_id,
+                    "at": at,
+                }
+            )
+        self.outbox.set_meta(META_REJECTIONS, kept[-MAX_KEPT_REJECTIONS:])
+
+    def _problem(self, answer: TransportResponse) -> SyncError:
+        """The error for a non-200 answer. Only a verified problem is believed."""
+        problem = protocol.parse_problem(answer.body)
+        verified = problem is not None and protocol.verify_problem(
+            answer.body,
+            answer.header(protocol.SIGNATURE_HEADER),
+            self.identity.server_signing_public,
+        )
+        if problem is None or not verified:
+            return SyncError("sync.server_problem", status=answer.status)
+        if problem.code == DeviceRevoked.code:
+            if problem.device != self.identity.device_id:
+                return SyncError("sync.server_problem", status=answer.status)
+            return DeviceRevoked(device=self.identity.device_id)
+        # The server vouches that it did not process this batch: the next sync starts a fresh
+        # one (op ids make re-sending the same ops harmless).
+        self.outbox.set_meta(META_INFLIGHT, None)
+        return _known_error(problem, answer.status)
+
+
+def _known_error(problem: protocol.Problem, status: int) -> SyncError:
+    if f"error.{problem.code}" not in i18n.catalogs()[i18n.DEFAULT_LANGUAGE]:
+        return SyncError("sync.server_problem", status=status)
+    return SyncError(problem.code, **problem.params)
+
+
+def _unverified_problem(answer: TransportResponse) -> SyncError:
+    """Enrollment errors cannot be verified (no server key yet): shown, never acted on."""
+    problem = protocol.parse_problem(answer.body)
+    if problem is None:
+        return SyncError("sync.server_problem", status=answer.status)
+    return _known_error(problem, answer.status)

@@ -1,0 +1,189 @@
+"""The sync exchange's data types: headers, request, response, rejections and signed receipts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sync.crypto import signing
+from sync.crypto.signing import SigningKey
+from sync.errors import SyncError
+from sync.ops import Op
+from sync.protocol.keys import ServerKeys, signer_of
+from sync.protocol.wire import (
+    DEFAULT_PULL_LIMIT,
+    PROTOCOL_VERSION,
+    RECEIPT_CONTEXT,
+    b64d,
+    b64e,
+    canonical_json,
+    check_version,
+    get_field,
+    json_object,
+    malformed,
+    now_ms,
+    str_list,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestHeader:
+    device: str
+    batch: str
+    counter: int
+    sent_at: int
+    v: int = PROTOCOL_VERSION
+
+    def to_bytes(self) -> bytes:
+        return canonical_json(
+            {
+                "v": self.v,
+                "device": self.device,
+                "batch": self.batch,
+                "counter": self.counter,
+                "sent_at": self.sent_at,
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> RequestHeader:
+        obj = json_object(raw, "header")
+        check_version(obj)
+        return cls(
+            device=get_field(obj, "device", str),
+            batch=get_field(obj, "batch", str),
+            counter=get_field(obj, "counter", int),
+            sent_at=get_field(obj, "sent_at", int),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseHeader:
+    batch: str
+    sent_at: int
+    v: int = PROTOCOL_VERSION
+
+    def to_bytes(self) -> bytes:
+        return canonical_json({"v": self.v, "batch": self.batch, "sent_at": self.sent_at})
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> ResponseHeader:
+        obj = json_object(raw, "header")
+        check_version(obj)
+        return cls(batch=get_field(obj, "batch", str), sent_at=get_field(obj, "sent_at", int))
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRequest:
+    device_id: str
+    batch_id: str
+    counter: int
+    ops: list[Op]
+    cursor: str | None
+    pull_limit: int = DEFAULT_PULL_LIMIT
+    priority: bool = False
+    sent_at: int | None = None
+
+    def header(self) -> RequestHeader:
+        sent = now_ms() if self.sent_at is None else self.sent_at
+        return RequestHeader(self.device_id, self.batch_id, self.counter, sent)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    op_id: str
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.op_id, "code": self.code, "params": dict(self.params)}
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Rejection:
+        if not isinstance(raw, dict) or not isinstance(raw.get("params", {}), dict):
+            raise malformed("rejected")
+        return cls(
+            get_field(raw, "op", str), get_field(raw, "code", str), dict(raw.get("params", {}))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The server's signed statement that it durably accepted ``ops`` from ``device``."""
+
+    batch: str
+    device: str
+    ops: list[str]
+    server_time: int
+    sig: str
+
+    def signed_bytes(self) -> bytes:
+        return RECEIPT_CONTEXT + canonical_json(
+            {
+                "batch": self.batch,
+                "device": self.device,
+                "ops": self.ops,
+                "server_time": self.server_time,
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch,
+            "device": self.device,
+            "ops": list(self.ops),
+            "server_time": self.server_time,
+            "sig": self.sig,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Receipt:
+        if not isinstance(raw, dict):
+            raise malformed("receipt")
+        return cls(
+            batch=get_field(raw, "batch", str),
+            device=get_field(raw, "device", str),
+            ops=str_list(raw.get("ops"), "receipt ops"),
+            server_time=get_field(raw, "server_time", int),
+            sig=get_field(raw, "sig", str),
+        )
+
+
+def make_receipt(
+    batch_id: str,
+    device_id: str,
+    op_ids: Sequence[str],
+    server_time: int,
+    server: ServerKeys | SigningKey,
+) -> Receipt:
+    unsigned = Receipt(batch_id, device_id, list(op_ids), server_time, "")
+    return Receipt(
+        batch_id,
+        device_id,
+        list(op_ids),
+        server_time,
+        b64e(signer_of(server).sign(unsigned.signed_bytes())),
+    )
+
+
+def verify_receipt(receipt: Receipt | Mapping[str, Any], server_signing_public: bytes) -> bool:
+    """True only for a well-formed receipt signed by the server. Never raises."""
+    try:
+        r = receipt if isinstance(receipt, Receipt) else Receipt.from_dict(dict(receipt))
+        sig = b64d(r.sig, "receipt sig")
+    except SyncError:
+        return False
+    return signing.verify(server_signing_public, sig, r.signed_bytes())
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResponse:
+    batch_id: str
+    acks: list[str]
+    rejected: list[Rejection]
+    changes: list[Op]
+    cursor: str | None
+    more: bool
+    receipt: Receipt | None
+    server_time: int

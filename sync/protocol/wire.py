@@ -1,0 +1,110 @@
+"""Wire constants, encodings (canonical JSON, base64url) and the checks every parser shares."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Mapping
+from typing import Any, Final
+
+from sync.errors import SyncError, ValidationError
+from sync.ops import Op
+
+PROTOCOL_VERSION: Final = 1
+MAX_BODY_BYTES: Final = 4 * 1024 * 1024
+MAX_PAYLOAD_BYTES: Final = 32 * 1024 * 1024
+MAX_HEADER_BYTES: Final = 1024
+MAX_OPS_PER_REQUEST: Final = 2000
+DEFAULT_PULL_LIMIT: Final = 1000
+MAX_PULL_LIMIT: Final = 5000
+REQUEST_INFO: Final = b"linli sync v1 request"
+RESPONSE_INFO: Final = b"linli sync v1 response"
+RECEIPT_CONTEXT: Final = b"linli receipt v1\x00"
+PROBLEM_CONTEXT: Final = b"linli problem v1\x00"
+SYNC_PATH: Final = "/v1/sync"
+ENROLL_PATH: Final = "/v1/enroll"
+HEALTH_PATH: Final = "/healthz"
+SYNC_CONTENT_TYPE: Final = "application/octet-stream"
+JSON_CONTENT_TYPE: Final = "application/json"
+SIGNATURE_HEADER: Final = "X-Linli-Signature"
+MAX_ID: Final = 200
+
+
+def canonical_json(obj: Any) -> bytes:
+    """UTF-8 JSON with sorted keys and no whitespace: the bytes every MAC and signature covers."""
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def b64e(data: bytes) -> str:
+    """base64url without padding."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64d(text: Any, what: str = "base64") -> bytes:
+    """Strict inverse of :func:`b64e`; anything else raises ``sync.malformed``."""
+    if not isinstance(text, str) or len(text) > 16_384 or "=" in text:
+        raise SyncError("sync.malformed", reason=what)
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError as exc:
+        raise SyncError("sync.malformed", reason=what) from exc
+    if b64e(data) != text:
+        raise SyncError("sync.malformed", reason=what)
+    return data
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def malformed(reason: str) -> SyncError:
+    return SyncError("sync.malformed", reason=reason)
+
+
+def get_field(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    value = obj.get(key)
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        raise malformed(key)
+    if isinstance(value, str) and (not value or len(value) > MAX_ID):
+        raise malformed(key)
+    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+        raise malformed(key)
+    return value
+
+
+def opt_str(obj: Mapping[str, Any], key: str) -> str | None:
+    return None if obj.get(key) is None else get_field(obj, key, str)
+
+
+def str_list(value: Any, what: str) -> list[str]:
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and 0 < len(v) <= MAX_ID for v in value
+    ):
+        raise malformed(what)
+    return value
+
+
+def json_object(raw: bytes, what: str) -> dict[str, Any]:
+    try:
+        obj = json.loads(raw)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise malformed(what) from exc
+    if not isinstance(obj, dict):
+        raise malformed(what)
+    return obj
+
+
+def check_version(obj: Mapping[str, Any]) -> None:
+    v = obj.get("v")
+    if type(v) is not int or v != PROTOCOL_VERSION:
+        raise SyncError("sync.bad_version", got=str(obj.get("v")), want=PROTOCOL_VERSION)
+
+
+def parse_ops(value: Any, what: str) -> list[Op]:
+    if not isinstance(value, list):
+        raise malformed(what)
+    try:
+        return [Op.from_dict(raw) for raw in value]
+    except ValidationError as exc:
+        raise malformed(f"{what}: {exc.params.get('reason', exc.code)}") from exc
