@@ -1,0 +1,276 @@
+"""This phone: enrollment, PIN unlock and lock, the unlocked store, wipe on revocation.
+
+A :class:`Device` is the one object the view-models ask for data and changes. It owns the
+:class:`~app.store.LocalStore` while unlocked, the enrolled :class:`~sync.client.Identity` (kept in
+the encrypted store, never on disk in clear), the hybrid logical clock that stamps this phone's
+changes, and the auto-lock timer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from app.store import LocalStore
+from app.store.keyfile import check_new_pin
+from app.viewmodels.base import Observable
+from sync.client import Identity, SyncEngine, SyncSummary, Transport
+from sync.client.engine import ProgressFn
+from sync.domain import changes
+from sync.errors import StoreLocked, ValidationError
+from sync.hlc import HybridClock
+from sync.ops import Op
+
+log = logging.getLogger(__name__)
+
+META_IDENTITY = "identity"
+META_HLC = "hlc"
+META_LANGUAGE = "language"
+
+TransportFactory = Callable[[str], Transport]
+
+
+def _http(url: str) -> Transport:
+    from sync.client import HttpTransport
+
+    return HttpTransport(url)
+
+
+class Device(Observable):
+    """States: ``setup`` (never enrolled) → ``locked`` ⇄ ``unlocked``; ``wipe`` returns to setup."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        transport_factory: TransportFactory = _http,
+        idle_lock_s: float = 300.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+        self.transport_factory = transport_factory
+        self.idle_lock_s = idle_lock_s
+        self._monotonic = monotonic
+        self._lock = threading.RLock()
+        self.store: LocalStore | None = None
+        self.identity: Identity | None = None
+        self.engine: SyncEngine | None = None
+        self.clock = HybridClock()
+        self._last_touch = monotonic()
+        self.wiped_reason: str | None = None
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def state(self) -> str:
+        if self.store is not None:
+            return "unlocked"
+        return "locked" if LocalStore.exists(self.data_dir) else "setup"
+
+    @property
+    def role(self) -> str | None:
+        return self.identity.role if self.identity else None
+
+    @property
+    def member_id(self) -> str:
+        return self.identity.member_id if self.identity else ""
+
+    @property
+    def team_id(self) -> str | None:
+        return self.identity.team_id if self.identity else None
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role in ("team_lead", "coordinator")
+
+    def require_store(self) -> LocalStore:
+        store = self.store
+        if store is None:
+            raise StoreLocked()
+        return store
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def enroll(
+        self,
+        server_url: str,
+        code: str,
+        pin: str,
+        *,
+        label: str = "linli phone",
+        progress: ProgressFn | None = None,
+    ) -> SyncSummary:
+        """Enroll with a one-time code, create the encrypted store, and pull the team's data."""
+        server_url = server_url.strip().rstrip("/")
+        if not server_url.startswith(("http://", "https://")):
+            raise ValidationError("validation.invalid", field="server", reason="http(s)://…")
+        with self._lock:
+            if LocalStore.exists(self.data_dir):
+                raise ValidationError("device.already_enrolled")
+            transport = self.transport_factory(server_url)
+            check_new_pin(pin)  # refuse a bad PIN before spending the one-time code
+            probe = SyncEngine(_NoOutbox(), transport)
+            identity = probe.enroll(transport, code.strip(), label)
+            identity = dataclasses.replace(identity, server_url=server_url)
+            store = LocalStore.create(self.data_dir, pin)
+            store.set_meta(META_IDENTITY, identity.to_dict())
+            self._opened(store, identity, transport)
+        self.changed()
+        return self.sync(progress)
+
+    def unlock(self, pin: str) -> None:
+        with self._lock:
+            if self.store is not None:
+                return
+            store = LocalStore.open(self.data_dir, pin)
+            raw = store.get_meta(META_IDENTITY)
+            if raw is None:
+                store.close()
+                raise ValidationError("device.not_enrolled")
+            identity = Identity.from_dict(raw)
+            self._opened(store, identity, self.transport_factory(identity.server_url or ""))
+        self.changed()
+
+    def _opened(self, store: LocalStore, identity: Identity, transport: Transport) -> None:
+        self.store, self.identity = store, identity
+        self.clock = HybridClock(last=store.get_meta(META_HLC))
+        self.engine = SyncEngine(store, transport, identity)
+        self._last_touch = self._monotonic()
+        self.wiped_reason = None
+        store.add_listener(lambda kinds: self.changed())
+
+    def lock(self) -> None:
+        with self._lock:
+            store, self.store, self.engine, self.identity = self.store, None, None, None
+            if store is not None:
+                try:
+                    store.set_meta(META_HLC, self.clock.last)
+                finally:
+                    store.close()
+        self.changed()
+
+    def wipe(self, reason: str) -> None:
+        """Lock and remove every local file (the server revoked this device)."""
+        with self._lock:
+            store, self.store, self.engine, self.identity = self.store, None, None, None
+            if store is not None:
+                store.close()
+            LocalStore.wipe(self.data_dir)
+            self.wiped_reason = reason
+        log.warning("local data wiped: %s", reason)
+        self.changed()
+
+    def change_pin(self, old: str, new: str) -> None:
+        self.require_store().change_pin(old, new)
+
+    # ------------------------------------------------------------------ idle lock
+
+    def touch(self) -> None:
+        self._last_touch = self._monotonic()
+
+    def idle_expired(self) -> bool:
+        return self.store is not None and (self._monotonic() - self._last_touch >= self.idle_lock_s)
+
+    # ------------------------------------------------------------------ data
+
+    def get(self, kind: str, entity_id: str) -> dict[str, Any] | None:
+        return self.require_store().get(kind, entity_id)
+
+    def find(
+        self, kind: str, where: Mapping[str, Any] | None = None, **kw: Any
+    ) -> list[dict[str, Any]]:
+        return self.require_store().find(kind, where, **kw)
+
+    def make_op(
+        self,
+        kind: str,
+        entity_id: str,
+        *,
+        set: Mapping[str, Any] | None = None,
+        add: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    ) -> Op:
+        store = self.require_store()
+        return changes.make_op(
+            kind,
+            entity_id,
+            set=set,
+            add={k: tuple(v) for k, v in (add or {}).items()},
+            current=store.get(kind, entity_id),
+            **self.author(),
+        )
+
+    def author(self) -> dict[str, Any]:
+        """The stamping arguments of :mod:`sync.domain.changes` builders for this phone."""
+        return {
+            "clock": self.clock,
+            "device": self.identity.device_id if self.identity else "",
+            "member": self.member_id,
+        }
+
+    def record(self, *ops: Op) -> list[dict[str, Any]]:
+        """Keep changes durably (data + outbox in one atomic write); returns the new records."""
+        self.touch()
+        return self.require_store().record_changes(list(ops))
+
+    def change(
+        self,
+        kind: str,
+        entity_id: str,
+        *,
+        set: Mapping[str, Any] | None = None,
+        add: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    ) -> dict[str, Any]:
+        return self.record(self.make_op(kind, entity_id, set=set, add=add))[0]
+
+    # ------------------------------------------------------------------ sync
+
+    def sync(self, progress: ProgressFn | None = None) -> SyncSummary:
+        engine = self.engine
+        if engine is None:
+            raise StoreLocked()
+        summary = engine.sync(progress)
+        store = self.store
+        if store is not None and summary.server_time:
+            self.clock.observe(_hlc_from_ms(summary.server_time))
+            store.set_meta(META_HLC, self.clock.last)
+        return summary
+
+
+def _hlc_from_ms(ms: int) -> str:
+    from sync.hlc import encode
+
+    return encode(ms, 0)
+
+
+class _NoOutbox:
+    """The outbox of a device that has no store yet (enrollment only)."""
+
+    def pending_ops(self, limit: int | None = None) -> list[Op]:
+        return []
+
+    def pending_count(self) -> int:
+        return 0
+
+    def acknowledge(self, op_ids: Any) -> int:
+        return 0
+
+    def apply_remote(self, ops: Any, cursor: str | None) -> int:
+        return 0
+
+    def cursor(self) -> str | None:
+        return None
+
+    def add_receipt(self, receipt: Any) -> None:
+        return None
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        return default
+
+    def set_meta(self, key: str, value: Any) -> None:
+        return None

@@ -1,0 +1,191 @@
+"""Background sync: notices when the server is reachable again and syncs by itself.
+
+One daemon thread. While the device is unlocked it probes the server (``GET /healthz``) with
+capped exponential backoff while offline — 2 s, 4 s … 60 s, with jitter, never a busy loop — and
+syncs when the server answers and there are pending changes (or the last sync is stale). A local
+change or "Sync now" wakes it at once. A verified revocation wipes the device.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from app.services.device import Device
+from app.viewmodels.base import Observable
+from sync.client import DeviceRevoked, SyncProgress, SyncSummary
+from sync.errors import LinliError, StoreLocked, SyncError
+
+log = logging.getLogger(__name__)
+
+PROBE_MIN_S = 2.0
+PROBE_MAX_S = 60.0
+STALE_S = 600.0  # sync at least this often while online, even with nothing to send
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    online: bool | None = None  # None: not probed yet
+    pending: int = 0
+    last_sync_ms: int | None = None
+    syncing: bool = False
+    progress: float | None = None
+    last_summary: SyncSummary | None = None
+    last_error: LinliError | None = None
+    rejections: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    @property
+    def last_sync_label(self) -> str | None:
+        if self.last_sync_ms is None:
+            return None
+        return datetime.fromtimestamp(self.last_sync_ms / 1000).strftime("%H:%M")
+
+
+class SyncService(Observable):
+    """Owns the background sync thread for one :class:`Device`."""
+
+    def __init__(
+        self,
+        device: Device,
+        *,
+        on_revoked: Callable[[str], None] | None = None,
+        probe_min_s: float = PROBE_MIN_S,
+        probe_max_s: float = PROBE_MAX_S,
+        stale_s: float = STALE_S,
+        wall_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+    ) -> None:
+        super().__init__()
+        self.device = device
+        self.on_revoked = on_revoked
+        self.probe_min_s, self.probe_max_s, self.stale_s = probe_min_s, probe_max_s, stale_s
+        self._wall_ms = wall_ms
+        self.status = SyncStatus()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._run_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._delay = probe_min_s
+        device.subscribe(self._device_changed)
+
+    # ------------------------------------------------------------------ control
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="linli-sync", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _device_changed(self) -> None:
+        self._refresh_pending()
+        self._wake.set()
+
+    def _set(self, **changes: object) -> None:
+        self.status = replace(self.status, **changes)  # type: ignore[arg-type]
+        self.changed()
+
+    def _refresh_pending(self) -> None:
+        store = self.device.store
+        pending = store.pending_count() if store is not None else 0
+        last = store.get_meta("last_sync_ms") if store is not None else None
+        if pending != self.status.pending or last != self.status.last_sync_ms:
+            self._set(pending=pending, last_sync_ms=last)
+
+    # ------------------------------------------------------------------ work
+
+    def sync_now(self) -> SyncSummary | None:
+        """Sync at once in the calling thread (a view runs it off the UI thread)."""
+        return self._sync(manual=True)
+
+    def _sync(self, *, manual: bool) -> SyncSummary | None:
+        if not self._run_lock.acquire(blocking=False):
+            return None
+        try:
+            if self.device.engine is None:
+                return None
+            self._set(syncing=True, progress=0.0, last_error=None)
+            summary = self.device.sync(self._progress)
+        except DeviceRevoked as exc:
+            self._revoked(exc)
+            return None
+        except (SyncError, StoreLocked) as exc:
+            self._set(syncing=False, progress=None, online=False, last_error=exc)
+            if manual:
+                raise
+            return None
+        else:
+            now = self._wall_ms()
+            store = self.device.store
+            if store is not None:
+                store.set_meta("last_sync_ms", now)
+            engine = self.device.engine
+            self._set(
+                syncing=False,
+                progress=None,
+                online=True,
+                last_sync_ms=now,
+                last_summary=summary,
+                pending=store.pending_count() if store is not None else 0,
+                rejections=tuple(engine.rejections()) if engine is not None else (),
+            )
+            return summary
+        finally:
+            self._run_lock.release()
+
+    def _progress(self, step: SyncProgress) -> None:
+        self._set(progress=step.fraction)
+
+    def _revoked(self, exc: DeviceRevoked) -> None:
+        log.warning("device revoked by the server")
+        self.device.wipe("revoked")
+        self._set(syncing=False, progress=None, pending=0, last_error=exc)
+        if self.on_revoked is not None:
+            self.on_revoked("revoked")
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=self._delay)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            engine = self.device.engine
+            if engine is None or engine.transport is None:
+                self._delay = self.probe_max_s
+                continue
+            try:
+                reachable = bool(getattr(engine.transport, "reachable", lambda: True)())
+            except Exception:  # a probe must never kill the loop
+                reachable = False
+            if not reachable:
+                if self.status.online is not False:
+                    self._set(online=False)
+                self._delay = min(self.probe_max_s, max(self.probe_min_s, self._delay * 2))
+                self._delay *= 0.75 + random.random() / 2
+                continue
+            self._delay = self.probe_min_s
+            if self.status.online is not True:
+                self._set(online=True)
+            self._refresh_pending()
+            stale = (
+                self.status.last_sync_ms is None
+                or self._wall_ms() - self.status.last_sync_ms > self.stale_s * 1000
+            )
+            if self.status.pending > 0 or stale:
+                try:
+                    self._sync(manual=False)
+                except Exception:  # keep the loop alive; the status carries the error
+                    log.exception("background sync failed")
+            self._delay = self.probe_max_s if self.status.online else self.probe_min_s

@@ -1,0 +1,94 @@
+"""Builds the app on a Flet page: theme, fonts, routes, the first screen, auto-lock."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import flet as ft
+
+from app import i18n
+from app.services.device import META_LANGUAGE, Device
+from app.services.sync_service import SyncService
+from app.ui import theme
+from app.ui.context import UiContext
+from app.ui.router import Route, Router
+
+log = logging.getLogger(__name__)
+
+
+def all_routes() -> list[Route]:
+    from app.ui.views import access, field, settings, team
+
+    return [*access.ROUTES, *field.ROUTES, *team.ROUTES, *settings.ROUTES]
+
+
+def start_route(device: Device) -> str:
+    return {"setup": "/setup", "locked": "/unlock"}.get(device.state, "/home")
+
+
+class PhoneApp:
+    """One phone: a device, its sync service, and the screen(s) attached to it.
+
+    In web mode every browser tab that opens the app is another screen of the same phone, so the
+    device and the sync service are shared and created once per process.
+    """
+
+    def __init__(
+        self,
+        device: Device,
+        sync: SyncService,
+        server_url: str | None = None,
+        *,
+        idle_check_s: float = 5.0,
+    ) -> None:
+        self.device, self.sync, self.server_url = device, sync, server_url
+        self.idle_check_s = idle_check_s
+        self.routers: list[Router] = []
+        self._stop = threading.Event()
+        sync.on_revoked = self._revoked
+        device.subscribe(self._device_changed)
+        threading.Thread(target=self._idle_watch, name="linli-idle", daemon=True).start()
+
+    def __call__(self, page: ft.Page) -> None:
+        page.title = "邻里 linli"
+        page.data = self.server_url
+        theme.apply(page)
+        page.locale_configuration = ft.LocaleConfiguration(
+            supported_locales=[ft.Locale("zh", "CN"), ft.Locale("en", "US")],
+            current_locale=ft.Locale("zh", "CN")
+            if i18n.language() == "zh-CN"
+            else ft.Locale("en", "US"),
+        )
+        router = Router(page, None, all_routes())
+        router.context = UiContext(page=page, nav=router, device=self.device, sync=self.sync)
+        self.routers.append(router)
+
+        def touched(_: ft.Event[ft.Page]) -> None:
+            self.device.touch()
+
+        page.on_keyboard_event = touched
+        page.on_disconnect = lambda _: (
+            self.routers.remove(router) if router in self.routers else None
+        )
+        router.go(start_route(self.device))
+
+    def _device_changed(self) -> None:
+        store = self.device.store
+        if store is not None:
+            lang = store.get_meta(META_LANGUAGE)
+            if lang and lang != i18n.language():
+                i18n.set_language(lang)
+
+    def _revoked(self, reason: str) -> None:
+        for router in list(self.routers):
+            router.replace_all("/setup")
+            router.notify(i18n.tr("ui.revoked"), error=True)
+
+    def _idle_watch(self) -> None:
+        while not self._stop.wait(self.idle_check_s):
+            if self.device.idle_expired():
+                log.info("locking after idle")
+                self.device.lock()
+                for router in list(self.routers):
+                    router.replace_all("/unlock")

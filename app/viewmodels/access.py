@@ -1,0 +1,102 @@
+"""First run (enroll + choose a PIN) and unlock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.i18n import tr
+from app.services.device import Device
+from app.viewmodels.base import Navigator, Observable, error_text
+from sync.client import SyncProgress
+from sync.errors import LinliError
+
+HOME = "/home"
+
+
+@dataclass
+class SetupForm:
+    server_url: str = ""
+    code: str = ""
+    pin: str = ""
+    pin_again: str = ""
+
+
+class SetupViewModel(Observable):
+    """Enroll this phone with a one-time code, choose a PIN, pull the team's data."""
+
+    def __init__(self, device: Device, nav: Navigator, server_url: str | None = None) -> None:
+        super().__init__()
+        self.device, self.nav = device, nav
+        self.form = SetupForm(server_url=server_url or "")
+        self.busy = False
+        self.progress: float | None = None
+        self.error: str | None = None
+
+    def _check(self) -> str | None:
+        f = self.form
+        if not f.server_url.strip():
+            return tr("ui.setup.need_server")
+        if not f.code.strip():
+            return tr("ui.setup.need_code")
+        if f.pin != f.pin_again:
+            return tr("ui.setup.pins_differ")
+        return None
+
+    def submit(self) -> bool:
+        """Run enrollment (call off the UI thread). Returns True when the phone is ready."""
+        problem = self._check()
+        if problem:
+            self.error = problem
+            self.changed()
+            return False
+        self.busy, self.error, self.progress = True, None, 0.0
+        self.changed()
+        try:
+            self.device.enroll(
+                self.form.server_url, self.form.code, self.form.pin, progress=self._on_progress
+            )
+        except LinliError as exc:
+            self.busy, self.progress = False, None
+            # An enrolled phone whose first pull failed is still usable offline.
+            if self.device.state != "unlocked":
+                self.error = error_text(exc)
+                self.changed()
+                return False
+            self.nav.notify(error_text(exc), error=True)
+        self.busy, self.progress = False, None
+        self.changed()
+        self.nav.go(HOME)
+        return True
+
+    def _on_progress(self, step: SyncProgress) -> None:
+        self.progress = step.fraction
+        self.changed()
+
+
+class UnlockViewModel(Observable):
+    """Unlock with the PIN; wrong PINs and the lockout delay are explained."""
+
+    def __init__(self, device: Device, nav: Navigator) -> None:
+        super().__init__()
+        self.device, self.nav = device, nav
+        self.pin = ""
+        self.busy = False
+        self.error: str | None = None
+        self.notice: str | None = (
+            tr("ui.unlock.wiped") if device.wiped_reason == "revoked" else None
+        )
+
+    def submit(self) -> bool:
+        self.busy, self.error = True, None
+        self.changed()
+        try:
+            self.device.unlock(self.pin)
+        except LinliError as exc:
+            self.busy, self.pin = False, ""
+            self.error = error_text(exc)
+            self.changed()
+            return False
+        self.busy, self.pin = False, ""
+        self.changed()
+        self.nav.go(HOME)
+        return True
