@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -66,10 +67,9 @@ def sync_bar(ctx: Any) -> tuple[ft.Control, Cleanup]:
 
     def on_change() -> None:
         render()
-        try:
+        # not on the page (yet / any more): nothing to redraw
+        with contextlib.suppress(RuntimeError, AssertionError):
             bar.update()
-        except (RuntimeError, AssertionError):  # not on the page (yet / any more)
-            pass
 
     render()
     bar = ft.Column(

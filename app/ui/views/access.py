@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import flet as ft
@@ -60,10 +61,8 @@ def setup_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
         status.visible = vm.busy
         status.value = tr("ui.setup.working")
         button.disabled = vm.busy
-        try:
+        with contextlib.suppress(RuntimeError):
             ctx.page.update()
-        except RuntimeError:
-            pass
 
     unsubscribe = vm.subscribe(render)
     view = _frame(
@@ -107,10 +106,8 @@ def unlock_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
         button.disabled = vm.busy
         if not vm.pin:
             pin.value = ""
-        try:
+        with contextlib.suppress(RuntimeError):
             ctx.page.update()
-        except RuntimeError:
-            pass
 
     unsubscribe = vm.subscribe(render)
     view = _frame(
