@@ -1,0 +1,286 @@
+"""The record kinds: each kind's fields and their checks, what a new record must have, its
+append-only children, its status machine and the fields only its creating op may set.
+
+Every field may be cleared with ``None`` except the ``required`` ones. ``status`` is the only
+state-machine field; ``context`` names the other fields an op may quote in ``seen`` so that it can
+be judged alone (an assignment's ``type`` for its ``result``, a request's ``created_at`` for its
+``due``). For kinds with a status machine a create is recognisable from the op alone (it sets
+``status`` without having seen one), so ``required`` and ``create_only`` are enforced by
+:func:`sync.domain.validation.validate_op`; for the others the change builders enforce
+``required`` when there is no current record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final
+
+from sync.domain import machines
+from sync.domain.values import (
+    Check,
+    count,
+    enum,
+    enum_set,
+    id_list,
+    ident,
+    phone,
+    text,
+    time,
+)
+
+_EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
+
+NAME_MAX: Final = 50
+TITLE_MAX: Final = 100
+NOTE_MAX: Final = 1000
+LONG_MAX: Final = 2000
+BODY_MAX: Final = 10000
+#: at most this many children in one op
+CHILDREN_PER_OP: Final = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ChildSpec:
+    """An append-only child list: every child has an ``id``; ``fields`` includes it."""
+
+    fields: Mapping[str, Check]
+    required: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class KindSpec:
+    name: str
+    fields: Mapping[str, Check]
+    required: frozenset[str]
+    defaults: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    children: Mapping[str, ChildSpec] = field(default_factory=lambda: MappingProxyType({}))
+    machine: machines.Machine | None = None
+    create_only: frozenset[str] = frozenset()
+    context: frozenset[str] = frozenset()
+    #: False for kinds only the server writes (devices receive them read-only)
+    device_writable: bool = True
+
+    @property
+    def seen_fields(self) -> frozenset[str]:
+        """The fields an op of this kind may quote in ``seen``."""
+        return self.context | ({"status"} if self.machine else frozenset())
+
+
+def _kind(
+    name: str,
+    fields: dict[str, Check],
+    required: tuple[str, ...],
+    **extra: Any,
+) -> KindSpec:
+    return KindSpec(
+        name=name,
+        fields=MappingProxyType(fields),
+        required=frozenset(required),
+        **extra,
+    )
+
+
+_NOTE = text(NOTE_MAX, multiline=True)
+_NOTE_CHILD = ChildSpec(
+    fields=MappingProxyType({"id": ident, "at": time, "member": ident, "text": _NOTE}),
+    required=frozenset({"id", "at", "member", "text"}),
+)
+_VISIT_CHILD = ChildSpec(
+    fields=MappingProxyType(
+        {
+            "id": ident,
+            "at": time,
+            "member": ident,
+            "outcome": enum("visit.outcome"),
+            "note": _NOTE,
+        }
+    ),
+    required=frozenset({"id", "at", "member", "outcome"}),
+)
+
+
+def _result_shape(field_name: str, value: Any) -> None:
+    """Placeholder: a result is checked against its assignment type in ``validation``."""
+
+
+_SUMMARY = text(500, multiline=True)
+
+#: assignment type -> (result fields, required result fields). Unlisted types: summary only.
+RESULTS: Final[Mapping[str, tuple[Mapping[str, Check], tuple[str, ...]]]] = MappingProxyType(
+    {
+        "nucleic_acid_sampling": (
+            {"people_sampled": count(), "people_absent": count(), "summary": _SUMMARY},
+            ("people_sampled",),
+        ),
+        "supply_delivery": (
+            {"items": text(200), "quantity": count(), "summary": _SUMMARY},
+            ("items",),
+        ),
+        "welfare_check": (
+            {"condition": enum("welfare.condition"), "summary": _SUMMARY},
+            ("condition",),
+        ),
+        "flow_investigation": (
+            {"contacts_found": count(), "summary": _SUMMARY},
+            ("contacts_found",),
+        ),
+    }
+)
+FREE_RESULT: Final[tuple[Mapping[str, Check], tuple[str, ...]]] = (
+    {"summary": _SUMMARY},
+    ("summary",),
+)
+
+PLACE = _kind(
+    "place",
+    {
+        "parent_id": ident,
+        "level": enum("place.level"),
+        "name": text(TITLE_MAX),
+        "control": enum("control"),
+    },
+    ("level", "name"),
+    defaults=MappingProxyType({"control": "normal"}),
+)
+
+HOUSEHOLD = _kind(
+    "household",
+    {
+        "place_id": ident,
+        "building": text(20),
+        "unit": text(20),
+        "room": text(20),
+        "address": text(200),
+        "phone": phone,
+        "control": enum("control"),
+        "note": _NOTE,
+    },
+    ("place_id", "address"),
+    defaults=MappingProxyType({"control": "normal"}),
+)
+
+RESIDENT = _kind(
+    "resident",
+    {
+        "household_id": ident,
+        "name": text(NAME_MAX),
+        "phone": phone,
+        "age_band": enum("age_band"),
+        "care_flags": enum_set("care_flag"),
+        "care_note": _NOTE,
+    },
+    ("household_id", "name"),
+    defaults=MappingProxyType({"care_flags": ()}),
+)
+
+TEAM = _kind(
+    "team",
+    {
+        "name": text(NAME_MAX),
+        "kind": enum("team.kind"),
+        "area": id_list(500),
+        "community_id": ident,
+    },
+    ("name", "kind", "community_id"),
+    defaults=MappingProxyType({"area": ()}),
+)
+
+MEMBER = _kind(
+    "member",
+    {"name": text(NAME_MAX), "phone": phone, "role": enum("member.role"), "team_id": ident},
+    ("name", "role"),
+)
+
+SHIFT = _kind(
+    "shift",
+    {"team_id": ident, "starts": time, "ends": time},
+    ("team_id", "starts", "ends"),
+    children=MappingProxyType({"handover": _NOTE_CHILD}),
+)
+
+ASSIGNMENT = _kind(
+    "assignment",
+    {
+        "type": enum("assignment.type"),
+        "target_kind": enum("assignment.target_kind"),
+        "target_id": ident,
+        "team_id": ident,
+        "assignee_id": ident,
+        "priority": enum("assignment.priority"),
+        "due": time,
+        "title": text(TITLE_MAX),
+        "instructions": text(LONG_MAX, multiline=True),
+        "status": enum("assignment.status"),
+        "result": _result_shape,
+        "revisit_due": time,
+    },
+    ("type", "target_kind", "target_id", "priority", "status"),
+    defaults=MappingProxyType({"priority": "normal", "status": machines.ASSIGNMENT.initial}),
+    children=MappingProxyType({"visits": _VISIT_CHILD}),
+    machine=machines.ASSIGNMENT,
+    create_only=frozenset({"type", "target_kind", "target_id"}),
+    context=frozenset({"type"}),
+)
+
+REQUEST = _kind(
+    "request",
+    {
+        "household_id": ident,
+        "category": enum("request.category"),
+        "urgency": enum("request.urgency"),
+        "created_at": time,
+        "due": time,
+        "description": text(LONG_MAX, multiline=True),
+        "contact": phone,
+        "status": enum("request.status"),
+        "assignee_id": ident,
+        "team_id": ident,
+    },
+    ("household_id", "category", "urgency", "created_at", "due", "status"),
+    defaults=MappingProxyType({"status": machines.REQUEST.initial}),
+    children=MappingProxyType({"notes": _NOTE_CHILD}),
+    machine=machines.REQUEST,
+    create_only=frozenset({"created_at"}),
+    context=frozenset({"created_at"}),
+)
+
+NOTICE = _kind(
+    "notice",
+    {
+        "kind": enum("notice.kind"),
+        "title": text(TITLE_MAX),
+        "body": text(BODY_MAX, multiline=True),
+        "published_at": time,
+        "community_id": ident,
+    },
+    ("kind", "title", "body", "published_at", "community_id"),
+    device_writable=False,
+)
+
+CONTACT = _kind(
+    "contact",
+    {"community_id": ident, "team_id": ident, "label": text(NAME_MAX), "phone": phone},
+    ("community_id", "label", "phone"),
+    device_writable=False,
+)
+
+#: every record kind by name, in the order the store keeps its tables
+KINDS: Final[Mapping[str, KindSpec]] = MappingProxyType(
+    {
+        spec.name: spec
+        for spec in (
+            PLACE,
+            HOUSEHOLD,
+            RESIDENT,
+            TEAM,
+            MEMBER,
+            SHIFT,
+            ASSIGNMENT,
+            REQUEST,
+            NOTICE,
+            CONTACT,
+        )
+    }
+)

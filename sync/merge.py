@@ -1,0 +1,180 @@
+"""The merge: how ops become records, the same on every phone and on the server.
+
+A record is a plain JSON-able dict::
+
+    {"id": "as-…", "status": "done", …, "_clk": {"status": "<hlc>@<device>", …},
+     "visits": [{"id": "v-…", "at": "…", …, "_clk": "<hlc>@<device>"}, …]}
+
+* **Fields** — last writer wins, per field. A field's stamp in ``_clk`` is the ``(hlc, device)``
+  of the op that wrote it; an op's value replaces the stored one when its ``(hlc, device)`` is
+  greater. Two different ops with the same ``(hlc, device)`` cannot come from a correct clock,
+  but the tie is still broken (by the canonical JSON of the value) so the result never depends on
+  arrival order.
+* **Children** (``visits``, ``notes``, ``handover``) — append-only, a union by child ``id``,
+  sorted by ``(at, id)``. If two ops carry a child with the same id, the one written first — the
+  smaller ``(hlc, device)``, then the smaller canonical JSON — is kept; each child carries the
+  stamp of the op that wrote it in its own ``_clk`` so that rule can be applied later too.
+
+Both rules pick the maximum (or minimum) of a total order, so applying a set of ops gives the same
+record in any order, in any batching, and applying an op twice changes nothing. Which ops are
+valid is decided by :func:`validate_op` from each op alone, so every replica keeps the same ops.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sync.domain.validation import validate_op
+from sync.errors import LinliError, OpRejected
+from sync.ops import Op
+
+__all__ = [
+    "CLOCK",
+    "MergeResult",
+    "apply_op",
+    "join_records",
+    "join_states",
+    "merge",
+    "plain",
+    "validate_op",
+]
+
+#: the key of a record's (and a child's) stamps
+CLOCK = "_clk"
+_RESERVED = frozenset({"id", CLOCK})
+
+State = dict[tuple[str, str], dict[str, Any]]
+
+
+def stamp_of(op: Op) -> str:
+    return f"{op.hlc}@{op.device}"
+
+
+def _order(stamp: str) -> tuple[str, str]:
+    hlc, _, device = stamp.partition("@")
+    return (hlc, device)
+
+
+def plain(value: Any) -> Any:
+    """A deep copy of ``value`` made of dicts, lists and scalars only (mappings → dict,
+    tuples → list), so records never share structure with ops or with each other."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _field_wins(new_stamp: str, new: Any, old_stamp: str | None, old: Any) -> bool:
+    if old_stamp is None:
+        return True
+    new_order, old_order = _order(new_stamp), _order(old_stamp)
+    if new_order != old_order:
+        return new_order > old_order
+    return _canonical(new) > _canonical(old)
+
+
+def _child_first(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    new_order, old_order = _order(new[CLOCK]), _order(old[CLOCK])
+    if new_order != old_order:
+        return new_order < old_order
+    return _canonical(new) < _canonical(old)
+
+
+def _child_key(child: Mapping[str, Any]) -> tuple[str, str]:
+    return (str(child.get("at", "")), str(child["id"]))
+
+
+def apply_op(record: Mapping[str, Any] | None, op: Op) -> dict[str, Any]:
+    """The record after ``op`` (a new dict; ``record`` is not changed). ``op`` should have
+    passed :func:`validate_op`; this function only merges."""
+    out: dict[str, Any] = plain(record) if record else {"id": op.entity_id, CLOCK: {}}
+    clocks: dict[str, str] = out.setdefault(CLOCK, {})
+    stamp = stamp_of(op)
+    for name, value in op.set.items():
+        if name in _RESERVED:
+            raise OpRejected("op.unknown_field", kind=op.kind, field=name)
+        value = plain(value)
+        if _field_wins(stamp, value, clocks.get(name), out.get(name)):
+            out[name] = value
+            clocks[name] = stamp
+    for name, children in op.add.items():
+        if name in _RESERVED or name in clocks:
+            raise OpRejected("op.unknown_child", kind=op.kind, field=name)
+        fresh = []
+        for child in children:
+            item = plain(child)
+            item[CLOCK] = stamp
+            fresh.append(item)
+        out[name] = _union(out.get(name, []), fresh)
+    return out
+
+
+def _union(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_id = {child["id"]: child for child in old}
+    for child in new:
+        kept = by_id.get(child["id"])
+        if kept is None or _child_first(child, kept):
+            by_id[child["id"]] = child
+    return sorted(by_id.values(), key=_child_key)
+
+
+def join_records(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    """One record holding everything two replicas of the same record hold (a new dict). Gives
+    the same result as applying the ops behind ``b`` to ``a``."""
+    out: dict[str, Any] = plain(a)
+    clocks: dict[str, str] = out.setdefault(CLOCK, {})
+    b_clocks: Mapping[str, str] = b.get(CLOCK, {})
+    for name, value in b.items():
+        if name in _RESERVED:
+            continue
+        if name in b_clocks:
+            if _field_wins(b_clocks[name], value, clocks.get(name), out.get(name)):
+                out[name] = plain(value)
+                clocks[name] = b_clocks[name]
+        else:
+            out[name] = _union(out.get(name, []), plain(value))
+    return out
+
+
+def join_states(
+    a: Mapping[tuple[str, str], Mapping[str, Any]], b: Mapping[tuple[str, str], Mapping[str, Any]]
+) -> State:
+    """Two replicas' states joined record by record (new dicts)."""
+    out: State = {key: plain(record) for key, record in a.items()}
+    for key, record in b.items():
+        mine = out.get(key)
+        out[key] = plain(record) if mine is None else join_records(mine, record)
+    return out
+
+
+@dataclass
+class MergeResult:
+    """The state after a merge, and the ops it skipped as invalid with the reason for each."""
+
+    state: State
+    rejected: list[tuple[str, LinliError]] = field(default_factory=list)
+
+
+def merge(state: Mapping[tuple[str, str], dict[str, Any]], ops: Iterable[Op]) -> MergeResult:
+    """Validate and apply ``ops`` to ``state`` (keyed by ``(kind, entity_id)``; not changed).
+    Invalid ops are skipped and reported in :attr:`MergeResult.rejected`. Records no op touched
+    are the input's own dicts (shared, never mutated); touched ones are new."""
+    out: State = dict(state)
+    rejected: list[tuple[str, LinliError]] = []
+    for op in ops:
+        try:
+            validate_op(op)
+        except LinliError as exc:
+            rejected.append((op.op_id, exc))
+            continue
+        key = (op.kind, op.entity_id)
+        out[key] = apply_op(out.get(key), op)
+    return MergeResult(out, rejected)
