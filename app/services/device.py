@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from app.services.observable import Observable
 from app.store import LocalStore
 from app.store.keyfile import check_new_pin
-from app.viewmodels.base import Observable
 from sync.client import Identity, SyncEngine, SyncSummary, Transport
 from sync.client.engine import ProgressFn
 from sync.domain import changes

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from app.services.device import Device
-from app.viewmodels.base import Observable
+from app.services.observable import Observable
 from sync.client import DeviceRevoked, SyncProgress, SyncSummary
 from sync.errors import LinliError, StoreLocked, SyncError
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from app.i18n import language
+from app.services.observable import Observable
 from sync import i18n
 from sync.errors import LinliError
+
+__all__ = ["Navigator", "Observable", "error_text"]
 
 
 class Navigator(Protocol):
@@ -20,30 +21,9 @@ class Navigator(Protocol):
 
     def notify(self, message: str, *, error: bool = False) -> None: ...
 
-
-class Observable:
-    """A tiny, thread-safe subscriber list. Views subscribe; view-models call :meth:`changed`."""
-
-    def __init__(self) -> None:
-        self._subscribers: list[Callable[[], None]] = []
-        self._sub_lock = threading.Lock()
-
-    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
-        with self._sub_lock:
-            self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with self._sub_lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
-
-        return unsubscribe
-
-    def changed(self) -> None:
-        with self._sub_lock:
-            subscribers = list(self._subscribers)
-        for callback in subscribers:
-            callback()
+    def refresh(self) -> None:
+        """Rebuild the screens on the stack (after the language changed)."""
+        ...
 
 
 def error_text(exc: BaseException, **_: Any) -> str:

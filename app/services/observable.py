@@ -1,0 +1,31 @@
+"""Change notification shared by services and view-models (no UI library involved)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+
+class Observable:
+    """A tiny, thread-safe subscriber list. Views subscribe; view-models call :meth:`changed`."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[Callable[[], None]] = []
+        self._sub_lock = threading.Lock()
+
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        with self._sub_lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._sub_lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def changed(self) -> None:
+        with self._sub_lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            callback()
