@@ -1,0 +1,265 @@
+"""``LocalStore``: the phone's records, outbox, pull cursor, receipts and settings.
+
+Every write is one journal frame, so each public write call is atomic: a local change updates its
+record *and* queues its op in the outbox together; a pull merges its ops *and* moves the cursor
+together; an acknowledgement drops all its ops together. Reads hand out deep copies, so the UI
+never holds a stored dict. Queries take plain mappings and predicates; TinyDB stays inside.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import ModuleType
+from typing import Any
+
+from app.store import codec
+from app.store.engine import StoreEngine
+from app.store.journal import Changes
+from app.store.tables import KINDS, META, OUTBOX, RECEIPTS
+from sync.errors import LinliError, ValidationError
+from sync.ops import Op
+
+log = logging.getLogger(__name__)
+
+CURSOR_KEY = "sync.cursor"
+_KEY_WIDTH = 16
+
+
+def _key(n: int) -> str:
+    return f"{n:0{_KEY_WIDTH}d}"
+
+
+def _merge() -> ModuleType:
+    """``sync.merge`` (the domain's validation and last-writer-wins merge), imported on first use
+    so opening the store stays cheap."""
+    return importlib.import_module("sync.merge")
+
+
+class LocalStore(StoreEngine):
+    """The encrypted, crash-safe local store. ``LocalStore.create(dir, pin)`` / ``.open(dir, pin)``."""
+
+    def _loaded(self) -> None:
+        outbox = self._tables.docs(OUTBOX)
+        self._outbox_index: dict[str, str] = {doc["i"]: key for key, doc in outbox.items()}
+        self._outbox_next = int(max(outbox, default="0")) + 1
+        self._receipt_next = int(max(self._tables.docs(RECEIPTS), default="0")) + 1
+        #: ``(op_id, error code)`` of remote ops the last ``apply_remote`` skipped as invalid.
+        self.last_rejected: list[tuple[str, str]] = []
+
+    # -- local changes -----------------------------------------------------------------------
+
+    def record_change(self, op: Op) -> dict[str, Any]:
+        """Validate ``op``, merge it into its record and queue it for sync, atomically."""
+        return self.record_changes([op])[0]
+
+    def record_changes(self, ops: Sequence[Op]) -> list[dict[str, Any]]:
+        """Like :meth:`record_change` for several ops, all in one atomic write. Returns a copy of
+        each op's record as it stood right after that op."""
+        ops = list(ops)
+        if not ops:
+            return []
+        merge = _merge()
+        for op in ops:
+            merge.validate_op(op)
+            _check_kind(op.kind)
+        with self._lock:
+            self._check_open()
+            records, changes = self._merge_ops(ops, merge)
+            queued: list[tuple[str, str]] = []
+            next_key = self._outbox_next
+            for op in ops:
+                if op.op_id in self._outbox_index or any(op.op_id == i for i, _ in queued):
+                    continue
+                key = _key(next_key)
+                next_key += 1
+                queued.append((op.op_id, key))
+                changes.append((OUTBOX, key, op_document(op)))
+            self._commit(changes)
+            self._outbox_next = next_key
+            self._outbox_index.update(queued)
+            result = [codec.clone(r) for r in records]
+        self._notify({op.kind for op in ops} | {OUTBOX})
+        return result
+
+    def _merge_ops(
+        self, ops: Iterable[Op], merge: ModuleType
+    ) -> tuple[list[dict[str, Any]], Changes]:
+        """Each op's merged record, and the change set of the records that changed."""
+        pending: dict[tuple[str, str], dict[str, Any]] = {}
+        records: list[dict[str, Any]] = []
+        for op in ops:
+            slot = (op.kind, op.entity_id)
+            current = (
+                pending[slot] if slot in pending else self._tables.docs(op.kind).get(op.entity_id)
+            )
+            try:
+                # apply_op is pure (it copies ``current``); plain() guarantees the stored
+                # record shares nothing with the op and is JSON all the way down.
+                merged = codec.plain(merge.apply_op(current, op))
+            except codec.NotJson as exc:
+                raise ValidationError("store.not_json", reason=str(exc)) from exc
+            if merged != current:
+                pending[slot] = merged
+            records.append(merged)
+        changes: Changes = [(kind, entity_id, doc) for (kind, entity_id), doc in pending.items()]
+        return records, changes
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, kind: str, entity_id: str) -> dict[str, Any] | None:
+        _check_kind(kind)
+        with self._lock:
+            self._check_open()
+            doc = self._tables.docs(kind).get(entity_id)
+            return None if doc is None else codec.clone(doc)
+
+    def find(
+        self,
+        kind: str,
+        where: Mapping[str, Any] | None = None,
+        predicate: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Copies of the ``kind`` records whose fields equal ``where`` and satisfy ``predicate``.
+
+        ``predicate`` sees the stored record itself (copying every candidate would cost more than
+        the search): it must only read it.
+        """
+        _check_kind(kind)
+        with self._lock:
+            self._check_open()
+            return [codec.clone(doc) for doc in self._tables.search(kind, where, predicate)]
+
+    def count(self, kind: str, where: Mapping[str, Any] | None = None) -> int:
+        _check_kind(kind)
+        with self._lock:
+            self._check_open()
+            if not where:
+                return len(self._tables.docs(kind))
+            return len(self._tables.search(kind, where, None))
+
+    def all(self, kind: str) -> list[dict[str, Any]]:
+        return self.find(kind)
+
+    # -- outbox and pull ---------------------------------------------------------------------
+
+    def pending_ops(self, limit: int | None = None) -> list[Op]:
+        """Ops not yet acknowledged by the server, oldest first."""
+        with self._lock:
+            self._check_open()
+            out: list[Op] = []
+            for doc in self._tables.docs(OUTBOX).values():
+                if limit is not None and len(out) >= limit:
+                    break
+                out.append(Op.from_dict(doc))
+            return out
+
+    def pending_count(self) -> int:
+        with self._lock:
+            self._check_open()
+            return len(self._tables.docs(OUTBOX))
+
+    def acknowledge(self, op_ids: Iterable[str]) -> int:
+        """Drop the server-acknowledged ops from the outbox in one write; how many were dropped."""
+        with self._lock:
+            self._check_open()
+            keys = {self._outbox_index[i]: i for i in set(op_ids) if i in self._outbox_index}
+            if not keys:
+                return 0
+            self._commit([(OUTBOX, key, None) for key in keys])
+            for op_id in keys.values():
+                del self._outbox_index[op_id]
+        self._notify({OUTBOX})
+        return len(keys)
+
+    def apply_remote(self, ops: Iterable[Op], cursor: str | None) -> int:
+        """Merge ops pulled from the server (no outbox entries) and store ``cursor``, in one
+        write. Ops seen before change nothing; invalid ops are skipped and listed in
+        :attr:`last_rejected`. Returns how many ops were accepted."""
+        merge = _merge()
+        accepted: list[Op] = []
+        rejected: list[tuple[str, str]] = []
+        for op in ops:
+            try:
+                merge.validate_op(op)
+                _check_kind(op.kind)
+            except LinliError as exc:
+                rejected.append((op.op_id, exc.code))
+                continue
+            accepted.append(op)
+        if rejected:
+            log.warning("skipped %d invalid remote op(s): %s", len(rejected), rejected[:5])
+        with self._lock:
+            self._check_open()
+            self.last_rejected = rejected
+            _records, changes = self._merge_ops(accepted, merge)
+            touched = {kind for kind, _key, _doc in changes}
+            if cursor is not None and cursor != self._meta_value(CURSOR_KEY):
+                changes.append((META, CURSOR_KEY, {"v": cursor}))
+                touched.add(META)
+            if changes:
+                self._commit(changes)
+        self._notify(touched)
+        return len(accepted)
+
+    def cursor(self) -> str | None:
+        with self._lock:
+            self._check_open()
+            value = self._meta_value(CURSOR_KEY)
+            return value if isinstance(value, str) else None
+
+    # -- receipts and settings ---------------------------------------------------------------
+
+    def add_receipt(self, receipt: Mapping[str, Any]) -> None:
+        doc = _plain_doc(receipt)
+        with self._lock:
+            self._check_open()
+            key = _key(self._receipt_next)
+            self._commit([(RECEIPTS, key, doc)])
+            self._receipt_next += 1
+        self._notify({RECEIPTS})
+
+    def receipts(self) -> list[dict[str, Any]]:
+        with self._lock:
+            self._check_open()
+            return [codec.clone(doc) for doc in self._tables.docs(RECEIPTS).values()]
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            self._check_open()
+            doc = self._tables.docs(META).get(key)
+            return default if doc is None else codec.clone(doc["v"])
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Store a JSON-like ``value`` under ``key`` (``None`` removes it)."""
+        if not isinstance(key, str) or not key:
+            raise ValidationError("validation.invalid", field="key", reason="empty")
+        doc = None if value is None else _plain_doc({"v": value})
+        with self._lock:
+            self._check_open()
+            self._commit([(META, key, doc)])
+        self._notify({META})
+
+    def _meta_value(self, key: str) -> Any:
+        doc = self._tables.docs(META).get(key)
+        return None if doc is None else doc["v"]
+
+
+def op_document(op: Op) -> dict[str, Any]:
+    """The stored outbox form of ``op`` (its compact wire dict)."""
+    doc: dict[str, Any] = codec.plain(op.to_dict())
+    return doc
+
+
+def _plain_doc(value: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        doc: dict[str, Any] = codec.plain(value)
+    except codec.NotJson as exc:
+        raise ValidationError("store.not_json", reason=str(exc)) from exc
+    return doc
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValidationError("store.unknown_kind", kind=kind)
