@@ -71,6 +71,10 @@ def sync_bar(ctx: Any) -> tuple[ft.Control, Cleanup]:
         with contextlib.suppress(RuntimeError, AssertionError):
             bar.update()
 
+    def open_sync(_: Any) -> None:  # tapping the bar opens the sync screen
+        if ctx.nav.current != "/sync":
+            ctx.nav.go("/sync")
+
     render()
     bar = ft.Column(
         [
@@ -78,6 +82,8 @@ def sync_bar(ctx: Any) -> tuple[ft.Control, Cleanup]:
                 ft.Row([dot, ft.Semantics(content=label, identifier="sync-state")], spacing=6),
                 padding=ft.Padding.symmetric(horizontal=12, vertical=4),
                 bgcolor=theme.SURFACE_ALT,
+                on_click=open_sync,
+                ink=True,
             ),
             progress,
         ],

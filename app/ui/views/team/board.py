@@ -1,0 +1,265 @@
+"""``/team`` (the board), ``/team/member/{member_id}`` and the reassign screens."""
+
+from __future__ import annotations
+
+import flet as ft
+
+from app.i18n import tr
+from app.ui import theme
+from app.ui.context import UiContext
+from app.ui.router import Screen
+from app.ui.views.team.parts import (
+    card,
+    heading,
+    leads_only,
+    muted,
+    overdue_chip,
+    progress_bar,
+    progress_chips,
+    redraw,
+    scrolling,
+    tappable,
+)
+from app.ui.widgets import chip, empty_state, scaffold, touch_button
+from app.viewmodels.team import (
+    AssignmentRow,
+    MemberListViewModel,
+    MemberRow,
+    ReassignViewModel,
+    TeamBoardViewModel,
+)
+
+
+def board_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
+    vm = TeamBoardViewModel(ctx.device, ctx.nav)
+    body = scrolling([])
+
+    def member_card(row: MemberRow) -> ft.Control:
+        name = tr("ui.team.me", name=row.name) if row.is_me else row.name
+        title = ft.Row(
+            [
+                ft.Text(name, weight=ft.FontWeight.W_600, size=16, expand=True),
+                muted(row.role),
+                ft.Icon(ft.Icons.CHEVRON_RIGHT, color=theme.MUTED),
+            ],
+            spacing=6,
+        )
+        content = ft.Column(
+            [title, progress_chips(row.progress), progress_bar(row.progress)],
+            spacing=6,
+            tight=True,
+        )
+        return tappable(
+            content,
+            lambda _: vm.open_member(row.member_id),
+            identifier=f"member-{row.member_id}",
+        )
+
+    def render() -> None:
+        if not vm.allowed:
+            body.controls = [leads_only()]
+            return
+        t, n = vm.totals, vm.open_requests
+        requests = tappable(
+            ft.Row(
+                [
+                    ft.Icon(ft.Icons.SUPPORT_AGENT, color=theme.PRIMARY),
+                    ft.Column(
+                        [
+                            ft.Text(tr("ui.team.open_requests", n=n), weight=ft.FontWeight.W_600),
+                            muted(tr("ui.team.urgent_requests", n=vm.urgent_requests)),
+                        ],
+                        spacing=2,
+                        tight=True,
+                        expand=True,
+                    ),
+                    ft.Icon(ft.Icons.CHEVRON_RIGHT, color=theme.MUTED),
+                ]
+            ),
+            lambda _: vm.open_requests_list(),
+            identifier="team-open-requests",
+        )
+        body.controls = [
+            card(
+                [
+                    ft.Text(vm.team_name, size=18, weight=ft.FontWeight.W_600),
+                    muted(tr("ui.team.totals", done=t.done, total=t.total)),
+                    progress_bar(t),
+                    progress_chips(t, prefix="team"),
+                ],
+                identifier="team-totals",
+            ),
+            requests,
+            ft.Row(
+                [
+                    touch_button(
+                        tr("ui.team.handover"),
+                        lambda _: vm.open_handover(),
+                        icon=ft.Icons.SWAP_HORIZ,
+                        primary=False,
+                        expand=True,
+                    ),
+                    touch_button(
+                        tr("ui.team.summary"),
+                        lambda _: vm.open_summary(),
+                        icon=ft.Icons.FACT_CHECK,
+                        primary=False,
+                        expand=True,
+                    ),
+                ],
+                spacing=8,
+            ),
+            heading(tr("ui.team.members", n=len(vm.rows))),
+            *([member_card(r) for r in vm.rows] or [empty_state(tr("ui.team.no_members"))]),
+        ]
+
+    def changed() -> None:
+        render()
+        redraw(ctx)
+
+    render()
+    unsubscribe = vm.subscribe(changed)
+    return scaffold(
+        ctx,
+        "/team",
+        tr("ui.team.title"),
+        body,
+        tab="/team",
+        cleanups=[unsubscribe, vm.close],
+    )
+
+
+def assignment_card(
+    row: AssignmentRow, vm: MemberListViewModel, *, can_reassign: bool
+) -> ft.Control:
+    colour = theme.STATUS_COLOURS.get(row.status, theme.MUTED)
+    tags: list[ft.Control] = [chip(row.status_label, colour, identifier=f"status-{row.id}")]
+    if row.overdue:
+        tags.append(overdue_chip())
+    what = f"{row.type} · {row.title}" if row.title else row.type
+    lines: list[ft.Control] = [
+        ft.Row(tags, wrap=True, spacing=6, run_spacing=6),
+        ft.Text(what, weight=ft.FontWeight.W_600),
+    ]
+    if row.place:
+        lines.append(ft.Text(row.place))
+    if row.due:
+        lines.append(muted(tr("ui.team.due", due=row.due)))
+    buttons: list[ft.Control] = [
+        touch_button(tr("ui.team.details"), lambda _: vm.open(row.id), primary=False, expand=True)
+    ]
+    if can_reassign:
+        buttons.append(
+            touch_button(
+                tr("ui.team.reassign"),
+                lambda _: vm.reassign(row.id),
+                icon=ft.Icons.PERSON_ADD_ALT,
+                expand=True,
+            )
+        )
+    lines.append(ft.Row(buttons, spacing=8))
+    return card(lines, identifier=f"assignment-{row.id}")
+
+
+def member_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
+    member_id = params["member_id"]
+    vm = MemberListViewModel(ctx.device, ctx.nav, member_id)
+    body = scrolling([])
+    route = f"/team/member/{member_id}"
+
+    def render() -> None:
+        if not vm.allowed:
+            body.controls = [leads_only()]
+            return
+        rows = [
+            assignment_card(r, vm, can_reassign=r.status not in ("done", "cancelled"))
+            for r in vm.rows
+        ]
+        body.controls = [
+            card([progress_chips(vm.progress, prefix="member"), progress_bar(vm.progress)]),
+            *(rows or [empty_state(tr("ui.team.no_assignments"))]),
+        ]
+
+    def changed() -> None:
+        render()
+        redraw(ctx)
+
+    render()
+    unsubscribe = vm.subscribe(changed)
+    return scaffold(ctx, route, vm.name, body, cleanups=[unsubscribe, vm.close])
+
+
+def reassign_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
+    vm = ReassignViewModel(ctx.device, ctx.nav, params["id"])
+    body = scrolling([])
+    route = (
+        f"/team/member/{params['member_id']}/reassign/{params['id']}"
+        if "member_id" in params
+        else f"/team/reassign/{params['id']}"
+    )
+
+    def choose(member_id: str) -> None:
+        vm.reassign(member_id)
+
+    def render() -> None:
+        if not vm.allowed:
+            body.controls = [leads_only()]
+            return
+        items: list[ft.Control] = []
+        a = vm.assignment
+        if a is not None:
+            what = f"{a.type} · {a.title}" if a.title else a.type
+            tags: list[ft.Control] = [
+                chip(a.status_label, theme.STATUS_COLOURS.get(a.status, theme.MUTED))
+            ]
+            if a.overdue:
+                tags.append(overdue_chip())
+            items.append(
+                card(
+                    [
+                        ft.Row(tags, wrap=True, spacing=6),
+                        ft.Text(what, weight=ft.FontWeight.W_600),
+                        ft.Text(a.place),
+                        muted(tr("ui.team.assignee_now", name=a.assignee)),
+                    ]
+                )
+            )
+        if vm.blocked:
+            items.append(ft.Text(vm.blocked, color=theme.WARN))
+        if vm.error:
+            items.append(ft.Text(vm.error, color=theme.DANGER))
+        if a is not None and not vm.blocked:
+            items.append(heading(tr("ui.team.reassign_to")))
+            for c in vm.choices:
+                name = tr("ui.team.current", name=c.name) if c.current else c.name
+                items.append(
+                    ft.Semantics(
+                        identifier=f"reassign-to-{c.member_id}",
+                        content=ft.ListTile(
+                            leading=ft.Icon(
+                                ft.Icons.CHECK_CIRCLE if c.current else ft.Icons.PERSON_OUTLINE,
+                                color=theme.OK if c.current else theme.MUTED,
+                            ),
+                            title=ft.Text(name, weight=ft.FontWeight.W_600),
+                            subtitle=ft.Text(
+                                tr("ui.team.choice_load", role=c.role, n=c.open_count)
+                            ),
+                            on_click=lambda _, m=c.member_id: choose(m),
+                            disabled=c.current or vm.busy,
+                            min_height=theme.TOUCH + 8,
+                            shape=ft.RoundedRectangleBorder(radius=10),
+                            bgcolor=ft.Colors.WHITE,
+                        ),
+                    )
+                )
+        body.controls = items
+
+    def changed() -> None:
+        render()
+        redraw(ctx)
+
+    render()
+    unsubscribe = vm.subscribe(changed)
+    return scaffold(
+        ctx, route, tr("ui.team.reassign_title"), body, cleanups=[unsubscribe, vm.close]
+    )

@@ -1,0 +1,281 @@
+"""A team lead's phone for the view-model tests: a real Device over a real encrypted
+LocalStore in tmp_path, records seeded as ops pulled from a server, and a recording navigator.
+
+The only fakes are at the transport edge: :class:`OfflineTransport` (the server cannot be
+reached) and the client tests' ``FakeServerTransport`` (a tiny in-process server running the
+real protocol code).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from app.services.device import META_IDENTITY, Device
+from app.store import LocalStore
+from sync.client import Identity, TransportResponse
+from sync.domain import changes, to_iso
+from sync.errors import SyncError
+from sync.hlc import HybridClock
+from sync.protocol import DeviceKeys, ServerKeys
+from tests.unit.client.fakes import Device as FakeServerDevice
+from tests.unit.client.fakes import FakeServerTransport
+
+PIN = "2468"
+TEAM = "tm-guanhai"
+LEAD = "mb-li"
+NOW = datetime(2022, 4, 12, 10, 0, tzinfo=UTC)
+
+
+def at(hours: float) -> str:
+    """A record time ``hours`` after (negative: before) :data:`NOW`."""
+    return to_iso(NOW + timedelta(hours=hours))
+
+
+@dataclass
+class RecordingNavigator:
+    routes: list[str] = field(default_factory=list)
+    backs: int = 0
+    notices: list[tuple[str, bool]] = field(default_factory=list)
+    refreshes: int = 0
+
+    def go(self, route: str) -> None:
+        self.routes.append(route)
+
+    def back(self) -> None:
+        self.backs += 1
+
+    def notify(self, message: str, *, error: bool = False) -> None:
+        self.notices.append((message, error))
+
+    def refresh(self) -> None:
+        self.refreshes += 1
+
+
+class OfflineTransport:
+    """A transport whose server never answers."""
+
+    def post(self, path: str, body: bytes, content_type: str) -> TransportResponse:
+        raise SyncError("sync.unreachable", reason="offline")
+
+    def get(self, path: str) -> TransportResponse:
+        raise SyncError("sync.unreachable", reason="offline")
+
+
+def identity(
+    server: FakeServerTransport | None = None,
+    *,
+    role: str = "team_lead",
+    member_id: str = LEAD,
+    name: str = "李建国",
+    team_id: str | None = TEAM,
+    device_id: str = "dev-lead-1",
+) -> Identity:
+    """An enrolled identity; registered with ``server`` when given."""
+    keys = DeviceKeys.generate()
+    server_keys = server.keys if server is not None else ServerKeys.generate()
+    if server is not None:
+        server.devices[device_id] = FakeServerDevice(
+            keys.signing.public_bytes(), keys.sealing.public_bytes()
+        )
+    return Identity(
+        device_id=device_id,
+        member_id=member_id,
+        name=name,
+        role=role,
+        team_id=team_id,
+        keys=keys,
+        server_signing_public=server_keys.signing.public_bytes(),
+        server_sealing_public=server_keys.sealing.public_bytes(),
+        server_url="http://127.0.0.1:8800",
+        enrolled_at=1_649_750_000_000,
+    )
+
+
+def open_phone(path: Path, ident: Identity, transport: Any = None) -> Device:
+    """An unlocked Device whose store holds ``ident`` (as if enrolled earlier)."""
+    store = LocalStore.create(path, PIN)
+    store.set_meta(META_IDENTITY, ident.to_dict())
+    store.close()
+    device = Device(path, transport_factory=lambda url: transport or OfflineTransport())
+    device.unlock(PIN)
+    return device
+
+
+#: the status path from pending to each status, as the server would have seen it happen
+_PATHS = {
+    "pending": (),
+    "in_progress": ("in_progress",),
+    "done": ("in_progress", "done"),
+    "no_answer": ("no_answer",),
+    "refused": ("refused",),
+    "revisit": ("no_answer", "revisit"),
+    "cancelled": ("cancelled",),
+}
+
+
+class Seeder:
+    """Puts records on the phone the way a pull does (``apply_remote``), authored elsewhere."""
+
+    def __init__(self, device: Device) -> None:
+        self.device = device
+        self.clock = HybridClock()
+        self.cursor = 0
+
+    @property
+    def store(self) -> LocalStore:
+        return self.device.require_store()
+
+    def _apply(self, op: Any) -> dict[str, Any]:
+        self.cursor += 1
+        self.store.apply_remote([op], str(self.cursor))
+        record = self.device.get(op.kind, op.entity_id)
+        assert record is not None
+        return record
+
+    def put(
+        self, record_kind: str, entity_id: str | None = None, /, **values: Any
+    ) -> dict[str, Any]:
+        current = self.device.get(record_kind, entity_id) if entity_id else None
+        op = changes.make_op(
+            record_kind,
+            entity_id,
+            set=values,
+            current=current,
+            clock=self.clock,
+            device="dev-server",
+            member="mb-admin",
+        )
+        return self._apply(op)
+
+    def team(self, team_id: str = TEAM, name: str = "观海轩第一志愿服务队") -> dict[str, Any]:
+        return self.put(
+            "team", team_id, name=name, kind="neighbour_service", community_id="pl-guanhai"
+        )
+
+    def member(
+        self, member_id: str, name: str, role: str = "volunteer", team_id: str = TEAM
+    ) -> dict[str, Any]:
+        return self.put("member", member_id, name=name, role=role, team_id=team_id)
+
+    def household(self, household_id: str, address: str) -> dict[str, Any]:
+        return self.put("household", household_id, place_id="pl-guanhai-3", address=address)
+
+    def assignment(
+        self,
+        assignment_id: str,
+        assignee: str | None,
+        status: str = "pending",
+        *,
+        target: str = "hh-1201",
+        team_id: str = TEAM,
+        type: str = "nucleic_acid_sampling",
+        **values: Any,
+    ) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "type": type,
+            "target_kind": "household",
+            "target_id": target,
+            "team_id": team_id,
+            **values,
+        }
+        if assignee is not None:
+            fields["assignee_id"] = assignee
+        record = self.put("assignment", assignment_id, **fields)
+        for step in _PATHS[status]:
+            extra = {"revisit_due": values.get("revisit_due", at(2))} if step == "no_answer" else {}
+            record = self.put("assignment", assignment_id, status=step, **extra)
+        return record
+
+    def request(
+        self,
+        request_id: str,
+        urgency: str,
+        *,
+        created_hours: float = -1,
+        household: str = "hh-1201",
+        team_id: str | None = TEAM,
+        status: str = "new",
+    ) -> dict[str, Any]:
+        op = changes.new_request(
+            household,
+            "medicine",
+            urgency,
+            "需要降压药",
+            clock=self.clock,
+            device="dev-server",
+            member="mb-admin",
+            team_id=team_id,
+            created_at=at(created_hours),
+            entity_id=request_id,
+        )
+        record = self._apply(op)
+        path = {
+            "new": (),
+            "acknowledged": ("acknowledged",),
+            "resolved": ("acknowledged", "in_progress", "resolved"),
+            "cancelled": ("cancelled",),
+        }
+        for step in path[status]:
+            record = self.put("request", request_id, status=step)
+        return record
+
+    def shift(
+        self, shift_id: str, starts: float, ends: float, team_id: str = TEAM
+    ) -> dict[str, Any]:
+        return self.put("shift", shift_id, team_id=team_id, starts=at(starts), ends=at(ends))
+
+
+def fixed_now() -> datetime:
+    return NOW
+
+
+# -- building screens without a browser ------------------------------------------
+
+
+class FakePage:
+    """Stands in for the Flet page when a screen is built in a test (nothing is drawn)."""
+
+    data = None
+
+    def update(self) -> None:
+        return None
+
+    def run_thread(self, work: Any) -> None:
+        work()
+
+
+@dataclass
+class FakeRouter(RecordingNavigator):
+    current: str | None = None
+
+
+def texts(control: Any) -> list[str]:
+    """Every text value in a control tree (``ft.Text`` values, labels, button captions)."""
+    import flet as ft
+
+    out: list[str] = []
+    seen: set[int] = set()
+
+    def walk(node: Any) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, ft.Text) and isinstance(node.value, str):
+            out.append(node.value)
+        if isinstance(node, ft.TextField) and isinstance(node.label, str):
+            out.append(node.label)
+        for name in ("content", "controls", "title", "subtitle", "leading", "trailing", "appbar"):
+            child = getattr(node, name, None)
+            if isinstance(child, str):
+                out.append(child)
+            elif isinstance(child, list):
+                for item in child:
+                    walk(item)
+            elif child is not None and hasattr(child, "__dict__"):
+                walk(child)
+
+    walk(control)
+    return out
