@@ -79,16 +79,20 @@ class PhoneApp:
             lang = store.get_meta(META_LANGUAGE)
             if lang and lang != i18n.language():
                 i18n.set_language(lang)
+            return
+        # Locked (by a tap, by idle time) or wiped: every open screen of this phone follows.
+        target = start_route(self.device)
+        for router in list(self.routers):
+            if router.current not in (target, None):
+                router.replace_all(target)
 
     def _revoked(self, reason: str) -> None:
+        # The wipe already sent every screen to /setup (see _device_changed); say why.
         for router in list(self.routers):
-            router.replace_all("/setup")
             router.notify(i18n.tr("ui.revoked"), error=True)
 
     def _idle_watch(self) -> None:
         while not self._stop.wait(self.idle_check_s):
             if self.device.idle_expired():
                 log.info("locking after idle")
-                self.device.lock()
-                for router in list(self.routers):
-                    router.replace_all("/unlock")
+                self.device.lock()  # _device_changed moves every screen to /unlock
