@@ -1,0 +1,229 @@
+"""``/assignment/{id}`` — the household, what to do, the result, one-tap visit outcomes and the
+visit history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+
+from app.i18n import tr
+from app.ui import theme
+from app.ui.context import UiContext
+from app.ui.router import Screen
+from app.ui.views.field.parts import (
+    LINE,
+    bind,
+    call_button,
+    flag,
+    heading,
+    info_row,
+    muted,
+    named,
+    picker,
+    rejection_banner,
+    tap,
+    wide,
+)
+from app.ui.widgets import chip, empty_state, scaffold, touch_button
+from app.viewmodels.assignment import AssignmentViewModel, ResidentRow, ResultField
+from app.viewmodels.field_common import tel_url
+
+OUTCOME_STYLE: dict[str, tuple[str, ft.IconData]] = {
+    "done": (theme.OK, ft.Icons.CHECK_CIRCLE),
+    "no_answer": (theme.WARN, ft.Icons.DOOR_FRONT_DOOR),
+    "refused": (theme.DANGER, ft.Icons.BLOCK),
+    "revisit": (theme.INFO, ft.Icons.SCHEDULE),
+}
+
+
+def _resident(r: ResidentRow) -> ft.Control:
+    top: list[ft.Control] = [ft.Text(r.name, weight=ft.FontWeight.W_600, size=15)]
+    if r.age_label:
+        top.append(muted(r.age_label))
+    lines: list[ft.Control] = [ft.Row(top, wrap=True, spacing=8)]
+    if r.care_labels:
+        lines.append(
+            ft.Row(
+                [flag(t, theme.PRIMARY, ft.Icons.FAVORITE) for t in r.care_labels],
+                wrap=True,
+                spacing=4,
+                run_spacing=4,
+            )
+        )
+    if r.care_note:
+        lines.append(muted(r.care_note, size=13))
+    if r.phone:
+        lines.append(call_button(r.phone, tel_url(r.phone)))
+    return ft.Semantics(
+        identifier=f"resident-{r.id}",
+        content=ft.Container(
+            ft.Column(lines, spacing=4),
+            padding=ft.Padding.symmetric(vertical=6),
+            border=ft.Border.only(bottom=ft.BorderSide(1, LINE)),
+        ),
+    )
+
+
+def _result_input(vm: AssignmentViewModel, f: ResultField) -> ft.Control:
+    text = f.label + (" *" if f.required else "")
+    value = vm.result.get(f.name, "")
+    if f.input == "choice":
+        return wide(
+            named(
+                picker(
+                    text,
+                    list(f.choices),
+                    value or None,
+                    lambda v: vm.set_result(f.name, v or ""),
+                    any_text=tr("ui.field.visit.not_given"),
+                ),
+                f"result-{f.name}",
+            )
+        )
+    numeric = f.input == "count"
+    return ft.TextField(
+        label=text,
+        value=value,
+        keyboard_type=ft.KeyboardType.NUMBER if numeric else ft.KeyboardType.TEXT,
+        multiline=f.name == "summary",
+        min_lines=1,
+        max_lines=4 if f.name == "summary" else 1,
+        on_change=lambda e: vm.set_result(f.name, e.control.value or ""),
+    )
+
+
+def assignment_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
+    vm = AssignmentViewModel(ctx.device, ctx.nav, params["id"], ctx.sync)
+    note = ft.TextField(
+        label=tr("ui.field.visit.note"),
+        multiline=True,
+        min_lines=1,
+        max_lines=4,
+        on_change=lambda e: setattr(vm, "note", e.control.value or ""),
+    )
+    body = ft.ListView(expand=True, spacing=10, padding=ft.Padding.only(top=8, bottom=32))
+
+    def record(outcome: str) -> None:
+        vm.note = note.value or ""
+        vm.record(outcome)
+
+    outcome_buttons = [
+        touch_button(
+            text,
+            tap(record, outcome),
+            icon=OUTCOME_STYLE[outcome][1],
+            colour=OUTCOME_STYLE[outcome][0],
+            expand=True,
+        )
+        for outcome, text in vm.outcomes
+    ]
+    outcomes = ft.ResponsiveRow(
+        [ft.Container(b, col={"xs": 6}) for b in outcome_buttons], spacing=8, run_spacing=8
+    )
+    request_button = touch_button(
+        tr("ui.field.visit.log_request"),
+        lambda _: vm.log_request(),
+        icon=ft.Icons.SUPPORT_AGENT,
+        primary=False,
+        expand=True,
+    )
+    form_for: list[Any] = [None]
+    result_box = ft.Column(spacing=8, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
+
+    def render() -> None:
+        if not vm.found:
+            body.controls = [empty_state(tr("ui.field.visit.missing"))]
+            return
+        note.value = vm.note
+        for button in outcome_buttons:
+            button.disabled = vm.busy
+        if form_for[0] is not vm.fields or not result_box.controls:
+            form_for[0] = vm.fields
+            result_box.controls = [_result_input(vm, f) for f in vm.fields]
+        controls: list[ft.Control] = []
+        if vm.rejection is not None:
+            controls.append(rejection_banner(vm.rejection.text, lambda _: vm.dismiss_rejection()))
+        status_colour = theme.STATUS_COLOURS.get(vm.status, theme.MUTED)
+        marks: list[ft.Control] = [
+            chip(vm.status_label, status_colour, identifier="assignment-status"),
+            flag(vm.type_label, theme.INFO, ft.Icons.ASSIGNMENT),
+        ]
+        high = vm.priority in ("high", "urgent")
+        marks.append(
+            flag(
+                tr("ui.field.visit.priority", priority=vm.priority_label),
+                theme.WARN if high else theme.MUTED,
+                ft.Icons.PRIORITY_HIGH if high else ft.Icons.LOW_PRIORITY,
+            )
+        )
+        if vm.overdue:
+            marks.append(flag(tr("ui.field.overdue"), theme.DANGER, ft.Icons.ALARM))
+        if vm.key_care:
+            marks.append(flag(tr("ui.field.key_care"), theme.PRIMARY, ft.Icons.FAVORITE))
+        controls += [
+            heading(vm.address, size=18, identifier="assignment-address"),
+            ft.Row(marks, wrap=True, spacing=4, run_spacing=4),
+        ]
+        if vm.due_label:
+            controls.append(info_row(ft.Icons.EVENT, tr("ui.field.home.due", time=vm.due_label)))
+        if vm.revisit_label:
+            controls.append(
+                ft.Semantics(
+                    identifier="revisit-due",
+                    content=info_row(ft.Icons.SCHEDULE, vm.revisit_label, colour=theme.WARN),
+                )
+            )
+        controls.append(heading(tr("ui.field.visit.todo")))
+        controls.append(ft.Text(vm.title, size=15, weight=ft.FontWeight.W_600))
+        if vm.instructions:
+            controls.append(ft.Text(vm.instructions, size=14))
+        controls.append(heading(tr("ui.field.visit.residents")))
+        controls += [_resident(r) for r in vm.residents] or [
+            muted(tr("ui.field.visit.no_residents"))
+        ]
+        if vm.can_record:
+            controls += [
+                heading(tr("ui.field.visit.result")),
+                result_box,
+                note,
+                heading(tr("ui.field.visit.outcome")),
+                outcomes,
+            ]
+        else:
+            controls.append(muted(tr("ui.field.visit.not_yours"), size=13))
+        if vm.error:
+            controls.append(ft.Text(vm.error, color=theme.DANGER))
+        if vm.saved:
+            controls.append(
+                ft.Semantics(
+                    identifier="visit-saved",
+                    content=info_row(ft.Icons.CHECK, vm.saved, colour=theme.OK),
+                )
+            )
+        if vm.household_id:
+            controls.append(ft.Row([request_button]))
+        controls.append(heading(tr("ui.field.visit.history")))
+        if not vm.visits:
+            controls.append(muted(tr("ui.field.visit.no_visits")))
+        for v in vm.visits:
+            colour = OUTCOME_STYLE.get(v.outcome, (theme.MUTED, ft.Icons.CIRCLE))[0]
+            line = f"{v.at_label} · {v.member}"
+            rows: list[ft.Control] = [
+                ft.Row([chip(v.outcome_label, colour), muted(line, size=13)], wrap=True),
+            ]
+            if v.note:
+                rows.append(ft.Text(v.note, size=13))
+            controls.append(
+                ft.Semantics(identifier=f"visit-{v.id}", content=ft.Column(rows, spacing=2))
+            )
+        body.controls = controls
+
+    unsubscribe = bind(ctx, vm, render)
+    return scaffold(
+        ctx,
+        f"/assignment/{params['id']}",
+        tr("ui.field.visit.title"),
+        body,
+        cleanups=[unsubscribe, vm.close],
+    )

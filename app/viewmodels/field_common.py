@@ -1,0 +1,199 @@
+"""What the field screens share: local times, countdown texts, addresses, natural sorting,
+readable errors and the server's rejections of this phone's changes.
+
+Record times are UTC (``2022-04-01T08:30:00Z``); a volunteer reads them in the phone's local
+time. Every text comes from the ``field.json`` catalogs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app.i18n import language, tr
+from app.services.device import Device
+from app.services.sync_service import SyncService
+from app.viewmodels.base import error_text
+from sync import i18n
+from sync.domain import ENUMS, KINDS, field_label, kind_label, label, parse_iso
+from sync.errors import LinliError
+
+Clock = Callable[[], datetime]
+
+#: store meta key: op ids of rejections the person has acknowledged on this phone
+META_DISMISSED = "field.dismissed_rejections"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_iso(value)
+    except ValueError:
+        return None
+
+
+def local_time(value: Any, now: datetime | None = None) -> str:
+    """A record time as the phone's local ``HH:MM``, with ``MM-DD`` in front when it is not
+    today (relative to ``now``); "" when there is none."""
+    when = parse_time(value)
+    if when is None:
+        return ""
+    local = when.astimezone()
+    today = (now or utc_now()).astimezone().date()
+    return local.strftime("%H:%M") if local.date() == today else local.strftime("%m-%d %H:%M")
+
+
+def is_today(value: Any, now: datetime) -> bool:
+    when = parse_time(value)
+    return when is not None and when.astimezone().date() == now.astimezone().date()
+
+
+def span_text(span: timedelta) -> str:
+    """A length of time, rounded down to the minute: "2 小时 10 分钟" / "2 h 10 min"."""
+    minutes = max(0, int(span.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return tr("ui.field.span.days", d=days, h=hours)
+    if hours:
+        return tr("ui.field.span.hours", h=hours, m=mins)
+    return tr("ui.field.span.minutes", m=mins)
+
+
+def countdown_text(remaining: timedelta | None) -> str:
+    """ "还剩 2 小时 10 分钟" / "已超时 35 分钟"; "" once there is no deadline."""
+    if remaining is None:
+        return ""
+    if remaining.total_seconds() < 0:
+        return tr("ui.field.sla.overdue", time=span_text(-remaining))
+    return tr("ui.field.sla.due_in", time=span_text(remaining))
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> tuple[Any, ...]:
+    """Sort "2栋" before "10栋": digit runs compare as numbers."""
+    return tuple(int(part) if part.isdigit() else part for part in _DIGITS.split(text))
+
+
+def household_label(household: Mapping[str, Any] | None) -> str:
+    if not household:
+        return tr("ui.field.unknown_household")
+    return str(household.get("address") or household.get("id") or "")
+
+
+def tel_url(phone: str) -> str:
+    """The ``tel:`` link that dials ``phone``."""
+    return "tel:" + "".join(c for c in phone if c.isdigit() or c in "+-")
+
+
+def localise_params(params: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """An error's parameters with the field, record kind and role it names in words."""
+    out = dict(params)
+    if isinstance(out.get("field"), str):
+        out["field"] = field_label(out["field"], lang)
+    if isinstance(out.get("kind"), str) and out["kind"] in KINDS:
+        out["kind"] = kind_label(out["kind"], lang)
+    if isinstance(out.get("role"), str) and out["role"] in ENUMS["member.role"]:
+        out["role"] = label("member.role", out["role"], lang)
+    return out
+
+
+def problem_text(exc: BaseException) -> str:
+    """The catalog text of an error, naming fields, kinds and roles in words."""
+    if isinstance(exc, LinliError):
+        lang = language()
+        return i18n.t(exc.message_key, lang, **localise_params(exc.params, lang))
+    return error_text(exc)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One of this phone's changes the server did not accept."""
+
+    op_id: str
+    kind: str
+    entity_id: str
+    code: str
+    text: str
+
+
+class _Blanks(dict[str, Any]):
+    """Format values where a parameter the server did not send shows as "…"."""
+
+    def __missing__(self, key: str) -> str:
+        return "…"
+
+
+def rejection_text(code: str, params: Mapping[str, Any]) -> str:
+    """What the server refused and what to do, in the current language."""
+    lang = language()
+    cats = i18n.catalogs()
+    template = cats[lang].get(f"error.{code}") or cats[i18n.DEFAULT_LANGUAGE].get(f"error.{code}")
+    if template is None:
+        reason = tr("ui.field.rejected_unknown", code=code)
+    else:
+        try:
+            reason = template.format_map(_Blanks(localise_params(params, lang)))
+        except (IndexError, ValueError):
+            reason = template
+    return tr("ui.field.rejected", reason=reason)
+
+
+def rejections_by_record(
+    raw: Iterable[Mapping[str, Any]],
+    dismissed: Iterable[str] = (),
+    role: str | None = None,
+) -> dict[tuple[str, str], Rejection]:
+    """The latest not-dismissed rejection of each ``(kind, entity_id)`` among ``raw`` (the
+    engine's rejection entries: ``op``, ``code``, ``params``, ``kind``, ``entity``). The record
+    kind and this phone's ``role`` fill in what the server's parameters leave out."""
+    skip = set(dismissed)
+    out: dict[tuple[str, str], Rejection] = {}
+    for entry in raw:
+        op_id, kind, entity = entry.get("op"), entry.get("kind"), entry.get("entity")
+        if not (isinstance(op_id, str) and isinstance(kind, str) and isinstance(entity, str)):
+            continue
+        if op_id in skip:
+            continue
+        code = str(entry.get("code") or "op.rejected")
+        params = entry.get("params")
+        values = {"kind": kind, **({"role": role} if role else {})}
+        values.update(params if isinstance(params, Mapping) else {})
+        text = rejection_text(code, values)
+        out[(kind, entity)] = Rejection(op_id, kind, entity, code, text)
+    return out
+
+
+def current_rejections(
+    device: Device, sync: SyncService | None
+) -> dict[tuple[str, str], Rejection]:
+    """The server's refusals of this phone's changes (kept by the sync engine across restarts,
+    plus the latest sync's), less those the person has dismissed here."""
+    raw: list[Mapping[str, Any]] = []
+    engine = device.engine
+    if engine is not None:
+        raw.extend(engine.rejections())
+    if sync is not None:
+        known = {(r.get("op"), r.get("batch")) for r in raw}
+        raw.extend(r for r in sync.status.rejections if (r.get("op"), r.get("batch")) not in known)
+    store = device.store
+    dismissed = store.get_meta(META_DISMISSED, []) if store is not None else []
+    return rejections_by_record(raw, dismissed or [], device.role)
+
+
+def dismiss_rejection(device: Device, op_id: str) -> None:
+    """Remember on this phone that the person has seen the rejection of ``op_id``."""
+    store = device.require_store()
+    kept = list(store.get_meta(META_DISMISSED, []) or [])
+    if op_id not in kept:
+        store.set_meta(META_DISMISSED, [*kept, op_id][-1000:])

@@ -1,0 +1,132 @@
+"""Notices (newest first, unread marks kept on the phone) and the contact directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.services.device import Device
+from app.viewmodels.notices import (
+    META_READ,
+    ContactsViewModel,
+    NoticesViewModel,
+    NoticeViewModel,
+)
+from tests.unit.viewmodels.field_phone import (
+    PIN,
+    TEAM,
+    RecordingNavigator,
+    Seeder,
+    at,
+    field_env,
+    fixed_now,
+    open_phone,
+    restore_tz,
+)
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    field_env(monkeypatch)
+    yield
+    monkeypatch.undo()
+    restore_tz()
+
+
+@pytest.fixture
+def phone(tmp_path: Path) -> Iterator[Device]:
+    device = open_phone(tmp_path / "phone")
+    s = Seeder(device)
+    s.team()
+    for notice_id, kind, title, hours in (
+        ("nt-old", "policy", "封控期间物资配送说明", -30),
+        ("nt-new", "rumour_rebuttal", "辟谣：网传“明天全区解封”不实", -1),
+        ("nt-mid", "daily", "今日核酸采样安排", -5),
+    ):
+        s.put(
+            "notice",
+            notice_id,
+            kind=kind,
+            title=title,
+            body="以指挥部正式通告为准，请勿转发未经证实的消息。" * 5,
+            published_at=at(hours),
+            community_id="pl-c",
+        )
+    s.put("contact", "ct-hotline", community_id="pl-c", label="心理援助热线", phone="12356")
+    s.put(
+        "contact",
+        "ct-lead",
+        community_id="pl-c",
+        label="邻里服务队队长",
+        phone="13800000009",
+        team_id=TEAM,
+    )
+    s.put(
+        "contact", "ct-clinic", community_id="pl-c", label="社区健康服务中心", phone="0755-12345678"
+    )
+    s.put(
+        "contact",
+        "ct-other",
+        community_id="pl-c",
+        label="2栋三人小组组长",
+        phone="13800000010",
+        team_id="tm-other",
+    )
+    yield device
+    device.lock()
+
+
+def test_newest_first_all_unread_at_first(phone: Device) -> None:
+    vm = NoticesViewModel(phone, RecordingNavigator(), now=fixed_now)
+    assert [r.id for r in vm.rows] == ["nt-new", "nt-mid", "nt-old"]
+    assert vm.unread == 3 and all(r.unread for r in vm.rows)
+    first = vm.rows[0]
+    assert first.kind_label == "辟谣"
+    assert first.published_label == "17:00"
+    assert vm.rows[2].published_label == "04-11 12:00"  # not today: the date shows
+    assert len(first.excerpt) <= 60 and first.excerpt.endswith("…")
+
+
+def test_reading_a_notice_marks_it_read_on_this_phone(phone: Device) -> None:
+    nav = RecordingNavigator()
+    vm = NoticesViewModel(phone, nav, now=fixed_now)
+    vm.open("nt-mid")
+    assert nav.routes == ["/notice/nt-mid"]
+    notice = NoticeViewModel(phone, nav, "nt-mid", now=fixed_now)
+    assert notice.found and notice.title == "今日核酸采样安排" and notice.kind_label == "每日通报"
+    assert vm.unread == 2  # the list below followed the change
+    assert [r.id for r in vm.rows if not r.unread] == ["nt-mid"]
+    NoticeViewModel(phone, nav, "nt-mid", now=fixed_now)  # reading again changes nothing
+    assert phone.require_store().get_meta(META_READ) == ["nt-mid"]
+    # kept across a lock/unlock; never queued for the server
+    phone.lock()
+    phone.unlock(PIN)
+    assert NoticesViewModel(phone, nav, now=fixed_now).unread == 2
+    assert phone.require_store().pending_count() == 0
+
+
+def test_mark_all_read(phone: Device) -> None:
+    vm = NoticesViewModel(phone, RecordingNavigator(), now=fixed_now)
+    vm.mark_all_read()
+    assert vm.unread == 0
+
+
+def test_missing_notice(phone: Device) -> None:
+    vm = NoticeViewModel(phone, RecordingNavigator(), "nt-nope", now=fixed_now)
+    assert not vm.found and vm.body == ""
+    assert vm.title == "本机没有这条通知。请同步后再试。"
+    assert phone.require_store().get_meta(META_READ) is None
+
+
+def test_contacts_team_first_then_community_with_call_links(phone: Device) -> None:
+    nav = RecordingNavigator()
+    NoticesViewModel(phone, nav, now=fixed_now).contacts()
+    assert nav.routes == ["/contacts"]
+    vm = ContactsViewModel(phone, nav)
+    assert [c.id for c in vm.rows] == ["ct-lead", "ct-hotline", "ct-clinic", "ct-other"]
+    assert vm.rows[0].team == "观海轩1栋邻里服务队"
+    assert vm.rows[1].team == ""
+    assert vm.rows[2].tel_url == "tel:0755-12345678"
+    assert vm.rows[1].tel_url == "tel:12356"
