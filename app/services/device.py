@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,12 @@ META_HLC = "hlc"
 META_LANGUAGE = "language"
 
 TransportFactory = Callable[[str], Transport]
+
+#: Benchmark-only debug channel (``python -m bench app``): when this environment variable names a
+#: file, :meth:`Device.record` appends ``"<op id> <time.monotonic_ns()>"`` for each op right after
+#: its commit, so the benchmark can time a tap to the change being durable. Unset in normal use.
+BENCH_COMMIT_LOG_ENV = "LINLI_BENCH_COMMIT_LOG"
+_bench_commit_log = os.environ.get(BENCH_COMMIT_LOG_ENV) or None
 
 
 def _http(url: str) -> Transport:
@@ -140,7 +147,7 @@ class Device(Observable):
     def _opened(self, store: LocalStore, identity: Identity, transport: Transport) -> None:
         self.store, self.identity = store, identity
         self.clock = HybridClock(last=store.get_meta(META_HLC))
-        self.engine = SyncEngine(store, transport, identity)
+        self.engine = SyncEngine(_ClockedOutbox(store, self.clock), transport, identity)
         self._last_touch = self._monotonic()
         self.wiped_reason = None
         store.add_listener(lambda kinds: self.changed())
@@ -216,7 +223,10 @@ class Device(Observable):
     def record(self, *ops: Op) -> list[dict[str, Any]]:
         """Keep changes durably (data + outbox in one atomic write); returns the new records."""
         self.touch()
-        return self.require_store().record_changes(list(ops))
+        records = self.require_store().record_changes(list(ops))
+        if _bench_commit_log is not None:
+            _log_commit(_bench_commit_log, ops)
+        return records
 
     def change(
         self,
@@ -242,10 +252,52 @@ class Device(Observable):
         return summary
 
 
+def _log_commit(path: str, ops: Sequence[Op]) -> None:
+    """The benchmark's commit timestamps (see :data:`BENCH_COMMIT_LOG_ENV`); op ids only."""
+    now = time.monotonic_ns()
+    with open(path, "a", encoding="ascii") as out:
+        out.write("".join(f"{op.op_id} {now}\n" for op in ops))
+
+
 def _hlc_from_ms(ms: int) -> str:
     from sync.hlc import encode
 
     return encode(ms, 0)
+
+
+class _ClockedOutbox:
+    """The store as the sync engine's outbox, advancing this phone's clock past every change it
+    pulls — so a local edit made right after a pull always stamps later than what it edits."""
+
+    def __init__(self, store: LocalStore, clock: HybridClock) -> None:
+        self.store, self.clock = store, clock
+
+    def apply_remote(self, ops: Iterable[Op], cursor: str | None) -> int:
+        ops = list(ops)
+        if ops:
+            self.clock.observe(max(op.hlc for op in ops))
+        return self.store.apply_remote(ops, cursor)
+
+    def pending_ops(self, limit: int | None = None) -> list[Op]:
+        return self.store.pending_ops(limit)
+
+    def pending_count(self) -> int:
+        return self.store.pending_count()
+
+    def acknowledge(self, op_ids: Iterable[str]) -> int:
+        return self.store.acknowledge(op_ids)
+
+    def cursor(self) -> str | None:
+        return self.store.cursor()
+
+    def add_receipt(self, receipt: dict[str, Any]) -> None:
+        self.store.add_receipt(receipt)
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        return self.store.get_meta(key, default)
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self.store.set_meta(key, value)
 
 
 class _NoOutbox:

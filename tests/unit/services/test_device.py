@@ -139,3 +139,21 @@ def test_verified_revocation_wipes_the_phone(tmp_path: Path) -> None:
     assert device.state == "setup"
     phone = tmp_path / "phone"
     assert (list(phone.iterdir()) if phone.exists() else []) == []
+
+
+def test_a_pulled_change_from_the_future_still_loses_to_the_next_local_edit(tmp_path: Path) -> None:
+    device, server = enrolled(tmp_path)
+    other = changes.new_request("hh-2", "food_goods", "routine", "米面", **device.author())
+    # Another phone's clock runs an hour ahead: its stamp is later than anything here.
+    from dataclasses import replace as dc_replace
+
+    from sync import hlc
+
+    ahead = hlc.encode(hlc.decode(other.hlc)[0] + 3_600_000, 0)
+    server.log.append(dc_replace(other, hlc=ahead, device="dev-other"))
+    device.sync()
+    pulled = device.get("request", other.entity_id)
+    assert pulled is not None and pulled["status"] == "new"
+    device.change("request", other.entity_id, set={"status": "acknowledged"})
+    mine = device.get("request", other.entity_id)
+    assert mine is not None and mine["status"] == "acknowledged"
