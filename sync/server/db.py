@@ -1,0 +1,377 @@
+"""The server's SQL schema (SQLAlchemy Core) and its two kinds of transaction.
+
+Tables (every body that may hold resident data is a :mod:`vault` blob):
+
+- ``ops`` — every accepted op once, by ``op_id`` (``kind``, ``entity_id``, author ``device``);
+- ``feed`` — the global, gap-free order of ops devices pull (``seq`` → ``op_id``); an op can be
+  fed again under a new ``seq`` when its entity moves into another team's scope;
+- ``feed_scopes`` — ``(scope_key, seq)``: which scopes may pull each feed entry (the pull index);
+- ``records`` — the merged state (``apply_op``) per ``(kind, entity_id)``, with ``refs`` (the
+  plaintext ids the scope and authorization rules read) and ``parent_ref`` (indexed);
+- ``devices``, ``enroll_codes``, ``batches`` (each processed batch's stored answer), ``counters``
+  (``head`` = last seq, ``places`` = version of the place tree), ``meta``.
+
+Ordering: every transaction that appends to ``feed`` is a *write* transaction, and write
+transactions are serialized — on SQLite by an exclusive ``flock`` on ``<db>.writelock`` (a
+kernel queue: waiters wake at once instead of SQLite's sleeping busy handler) plus
+``BEGIN IMMEDIATE``; on PostgreSQL by ``pg_advisory_xact_lock`` — from before the first read of
+``head`` until COMMIT. So seqs are assigned and
+committed in order, and a reader that sees ``head = n`` sees every entry ``<= n``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    select,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from sync.errors import SyncError
+
+SCHEMA_VERSION = "1"
+#: the PostgreSQL advisory lock key that serializes write transactions ("linli" in ASCII)
+PG_WRITE_LOCK = 0x6C696E6C69
+LOCK_TIMEOUT_S = 20
+ID = 200
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("device_id", String(ID), primary_key=True),
+    Column("member_id", String(ID), nullable=False, index=True),
+    Column("role", String(20), nullable=False),
+    Column("team_id", String(ID)),
+    Column("label", LargeBinary),
+    Column("signing_public", LargeBinary),
+    Column("sealing_public", LargeBinary),
+    Column("enrolled_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+    Column("last_counter", BigInteger, nullable=False, default=0),
+    Column("last_sync_at", BigInteger),
+    Column("scope_sig", String(64)),
+    Column("system", Boolean, nullable=False, default=False),
+)
+
+enroll_codes = Table(
+    "enroll_codes",
+    metadata,
+    Column("code_id", String(64), primary_key=True),
+    Column("member_id", String(ID), nullable=False),
+    Column("secret", LargeBinary, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger),
+    Column("device_id", String(ID)),
+)
+
+ops = Table(
+    "ops",
+    metadata,
+    Column("op_id", String(ID), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("entity_id", String(ID), nullable=False),
+    Column("device", String(ID), nullable=False),
+    Column("batch_id", String(ID)),
+    Column("body", LargeBinary, nullable=False),
+    Index("ix_ops_entity", "kind", "entity_id"),
+)
+
+feed = Table(
+    "feed",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("op_id", String(ID), nullable=False),
+    Column("device", String(ID), nullable=False),
+)
+
+feed_scopes = Table(
+    "feed_scopes",
+    metadata,
+    Column("scope_key", String(ID + 20), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("kind", String(20), primary_key=True),
+    Column("entity_id", String(ID), primary_key=True),
+    Column("parent_ref", String(ID), index=True),
+    Column("refs", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("batch_id", String(ID), primary_key=True),
+    Column("device_id", String(ID), nullable=False),
+    Column("counter", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("response", LargeBinary, nullable=False),
+)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(
+        url, connect_args={"timeout": LOCK_TIMEOUT_S, "check_same_thread": False}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")  # a receipt means the ops survive a power cut
+        cur.execute(f"PRAGMA busy_timeout={LOCK_TIMEOUT_S * 1000}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("linli_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class _WriterLock:
+    """One writer at a time across threads (a lock) and processes (``flock`` on a file)."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        if not self._thread_lock.acquire(timeout=LOCK_TIMEOUT_S):
+            raise SyncError("sync.server_busy", retry_after=5)
+        try:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class Database:
+    """An engine plus the server's transaction helpers. Safe to share between threads."""
+
+    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self._writer: _WriterLock | None = None
+        if self.is_sqlite:
+            self.engine = _sqlite_engine(url)
+            path = self.engine.url.database
+            if path and path != ":memory:":
+                self._writer = _WriterLock(f"{path}.writelock")
+        else:
+            self.engine = create_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
+
+    def create_schema(self) -> None:
+        metadata.create_all(self.engine)
+        with self.write() as conn:
+            have = {r.name for r in conn.execute(select(counters.c.name))}
+            for name in ("head", "places"):
+                if name not in have:
+                    conn.execute(counters.insert().values(name=name, value=0))
+            keys = {r.key for r in conn.execute(select(meta.c.key))}
+            if "epoch" not in keys:
+                conn.execute(meta.insert().values(key="epoch", value=secrets.token_hex(4)))
+            if "schema_version" not in keys:
+                conn.execute(meta.insert().values(key="schema_version", value=SCHEMA_VERSION))
+
+    def check_schema(self) -> None:
+        """Raise ``server.not_initialised`` unless ``init`` created the schema here."""
+        try:
+            with self.read() as conn:
+                conn.execute(select(meta.c.value).where(meta.c.key == "epoch")).one()
+        except (DBAPIError, LookupError, ValueError) as exc:
+            from sync.server.config import ServerSetupError
+
+            raise ServerSetupError("server.not_initialised", path=self.safe_url()) from exc
+
+    def safe_url(self) -> str:
+        """The URL without a password, for logs and messages."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction (sees only committed data)."""
+        with _busy(), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A serialized write transaction: at most one runs at a time across all processes."""
+        with (
+            _busy(),
+            self._writer.hold() if self._writer else nullcontext(),
+            self.engine.connect().execution_options(linli_write=True) as conn,
+            conn.begin(),
+        ):
+            if not self.is_sqlite:
+                conn.exec_driver_sql(
+                    f"SELECT set_config('lock_timeout', '{LOCK_TIMEOUT_S}s', true),"
+                    f" pg_advisory_xact_lock({PG_WRITE_LOCK})"
+                )
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self._writer is not None:
+            self._writer.close()
+
+
+@contextmanager
+def _busy() -> Iterator[None]:
+    """A database that is locked, timing out or unreachable means: try again later (503)."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise SyncError("sync.server_busy", retry_after=5) from exc
+
+
+_UPSERT_RECORDS = (
+    " ON CONFLICT (kind, entity_id) DO UPDATE SET parent_ref = excluded.parent_ref,"
+    " refs = excluded.refs, body = excluded.body, seq = excluded.seq"
+)
+
+
+def _pg_type(column: Column[Any]) -> str:
+    kind = column.type
+    if isinstance(kind, LargeBinary):
+        return "bytea"
+    if isinstance(kind, BigInteger):
+        return "bigint"
+    if isinstance(kind, Boolean):
+        return "boolean"
+    return "text"
+
+
+def _bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], tail: str) -> None:
+    """Insert rows (all with the same keys) in ONE statement per call, written as plain SQL
+    (table and column names are the schema's): on PostgreSQL ``INSERT … SELECT FROM unnest(
+    arrays)`` — one round trip, one constant statement the server can keep prepared; on SQLite
+    the driver's ``executemany`` (a C loop in the same process)."""
+    if not rows:
+        return
+    names = list(rows[0])
+    head = f"INSERT INTO {table.name} ({', '.join(names)}) "
+    if conn.dialect.name == "postgresql":
+        arrays = ", ".join(f"%s::{_pg_type(table.c[name])}[]" for name in names)
+        columns = tuple([row[name] for row in rows] for name in names)
+        conn.exec_driver_sql(f"{head}SELECT * FROM unnest({arrays}){tail}", columns)
+    else:
+        marks = ", ".join("?" * len(names))
+        values = [tuple(row[name] for name in names) for row in rows]
+        conn.exec_driver_sql(f"{head}VALUES ({marks}){tail}", values)
+
+
+def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows (all with the same keys) in one statement."""
+    _bulk_insert(conn, table, rows, "")
+
+
+def upsert_records(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert or replace merged records by ``(kind, entity_id)`` in one statement."""
+    _bulk_insert(conn, records, rows, _UPSERT_RECORDS)
+
+
+def storable_id(value: object) -> bool:
+    """True for an id every backend can store and compare (PostgreSQL refuses NUL bytes)."""
+    return isinstance(value, str) and 0 < len(value) <= ID and value.isprintable()
+
+
+def storable_int(value: int) -> bool:
+    """True for an integer that fits a BIGINT column."""
+    return 0 <= value < 2**63
+
+
+def all_counters(conn: Connection) -> dict[str, int]:
+    return {r.name: int(r.value) for r in conn.execute(select(counters.c.name, counters.c.value))}
+
+
+def in_list(conn: Connection, column: Column[Any], values: list[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``, one constant statement
+    (kept prepared) for any number of values."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def get_counter(conn: Connection, name: str) -> int:
+    return int(conn.execute(select(counters.c.value).where(counters.c.name == name)).scalar_one())
+
+
+def set_counter(conn: Connection, name: str, value: int) -> None:
+    conn.execute(update(counters).where(counters.c.name == name).values(value=value))
+
+
+def get_meta(conn: Connection, key: str) -> str | None:
+    value = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar_one_or_none()
+    return None if value is None else str(value)
+
+
+def set_meta(conn: Connection, key: str, value: str) -> None:
+    if get_meta(conn, key) is None:
+        conn.execute(meta.insert().values(key=key, value=value))
+    else:
+        conn.execute(update(meta).where(meta.c.key == key).values(value=value))

@@ -1,0 +1,284 @@
+"""The ONE path by which ops enter the server: from devices (sync) and from the server itself
+(CLI, CSV import, demo seed, authored by the ``system`` device).
+
+Inside a serialized write transaction (:meth:`sync.server.db.Database.write`), for a list of ops
+already checked on their own (``validate_op``, clock):
+
+1. op ids already stored are acked again and not applied twice;
+2. each new op is authorized (:mod:`.authz`) against the records as they stand, including the
+   batch's earlier ops, then merged into its record with ``apply_op``;
+3. each accepted op is appended to the feed at the next gap-free ``seq`` with its scope keys
+   (:mod:`.scope`: the keys of its entity after the op and after the whole batch);
+4. when a batch moves an entity into a new scope (a household to another place, an assignment to
+   another team) the entity's earlier ops — for a household, also its residents', requests' and
+   assignments' — are fed again under the added keys, so devices that newly see it receive its
+   whole history (a DEVICE whose own scope changes restarts its pull instead: see service);
+5. ops, feed, scope index, records and the ``head`` counter are written with a few executemany
+   statements.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from sync.errors import LinliError
+from sync.merge import apply_op, validate_op
+from sync.ops import Op
+from sync.protocol import Rejection
+from sync.server import db
+from sync.server.authz import Actor, authorize
+from sync.server.scope import (
+    World,
+    entity_keys,
+    household_keys,
+    parent_ref,
+    refs_of,
+)
+from sync.server.state import Key, OpCache, PlaceCache, TxWorld, chunks, op_aad, record_aad
+from sync.server.vault import Vault
+
+DEPENDANTS = ("resident", "request", "assignment")
+#: kinds whose changes can change OTHER entities' scope keys (place chains, household places)
+RESHAPING = frozenset({"place", "household"})
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of a list of ops: acks and rejections in request order."""
+
+    acks: list[str] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    applied: int = 0
+    fed: int = 0
+
+
+def rejection(op_id: str, exc: LinliError) -> Rejection:
+    return Rejection(op_id, exc.code, exc.to_dict()["params"])
+
+
+class Ledger:
+    """Commits ops. One per process; holds the place-tree cache."""
+
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+        self.places = PlaceCache()
+        self.ops = OpCache()
+        self._epoch: str | None = None
+
+    def world(self, conn: Connection) -> TxWorld:
+        return TxWorld(conn, self.vault, self.places)
+
+    def epoch(self, conn: Connection) -> str:
+        """The database's epoch (made at ``init``, never changes), cached per process."""
+        if self._epoch is None:
+            self._epoch = db.get_meta(conn, "epoch") or ""
+        return self._epoch
+
+    def commit(
+        self,
+        conn: Connection,
+        actor: Actor,
+        ops: Sequence[Op],
+        *,
+        batch_id: str | None = None,
+        prejudged: Mapping[str, Rejection] | None = None,
+        validate: bool = True,
+        world: TxWorld | None = None,
+    ) -> Outcome:
+        """Apply ``ops`` inside a write transaction. ``prejudged``: rejections decided earlier
+        (``validate=False`` says each op was already checked with ``validate_op``). ``world``:
+        this transaction's world if the caller already made one (nothing put into it yet)."""
+        prejudged = prejudged or {}
+        existing = self._existing(conn, [op.op_id for op in ops if op.op_id not in prejudged])
+        world = world or self.world(conn)
+        todo: list[Op] = []
+        seen = set(existing)
+        for op in ops:
+            if op.op_id not in seen and op.op_id not in prejudged:
+                seen.add(op.op_id)
+                todo.append(op)
+        world.load_records({(op.kind, op.entity_id) for op in todo})
+        world.load_refs(_referenced(world, todo))
+
+        refused: dict[str, Rejection] = {}
+        accepted: list[tuple[Op, set[str]]] = []
+        known: dict[Key, tuple[dict[str, Any], set[str]]] = {}  # refs -> keys, per entity
+        for op in todo:
+            try:
+                if validate:
+                    validate_op(op)
+                authorize(actor, op, world)
+                merged = apply_op(world.record(op.kind, op.entity_id), op)
+            except LinliError as exc:
+                refused[op.op_id] = rejection(op.op_id, exc)
+                continue
+            key = (op.kind, op.entity_id)
+            refs = refs_of(op.kind, merged)
+            world.put(op.kind, op.entity_id, merged, refs)
+            if key not in known or known[key][0] != refs:
+                known[key] = (refs, entity_keys(world, op.kind, op.entity_id, refs))
+            accepted.append((op, known[key][1]))
+
+        if any(op.kind in RESHAPING for op, _ in accepted):
+            final = {k: entity_keys(world, *k, refs) for k, (refs, _) in known.items()}
+        else:  # no place or household changed: each entity's last keys are its final keys
+            final = {k: keys for k, (_, keys) in known.items()}
+        entries = [(op, keys | final[(op.kind, op.entity_id)]) for op, keys in accepted]
+        refeeds = self._refeeds(conn, world, final)
+        fed = self._write(conn, world, entries, refeeds, batch_id)
+        for op, _ in entries:
+            self.ops.put(op)
+
+        outcome = Outcome(applied=len(accepted), fed=fed)
+        acked: set[str] = set()
+        for op in ops:
+            bad = prejudged.get(op.op_id) or refused.get(op.op_id)
+            if bad is not None:
+                if all(r.op_id != op.op_id for r in outcome.rejected):
+                    outcome.rejected.append(bad)
+            elif op.op_id not in acked:
+                acked.add(op.op_id)
+                outcome.acks.append(op.op_id)
+        return outcome
+
+    # -- steps ---------------------------------------------------------------------------
+    def _existing(self, conn: Connection, op_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for part in chunks(sorted(set(op_ids))):
+            found.update(
+                conn.execute(
+                    select(db.ops.c.op_id).where(db.in_list(conn, db.ops.c.op_id, part))
+                ).scalars()
+            )
+        return found
+
+    def _refeeds(
+        self, conn: Connection, world: TxWorld, final: Mapping[Key, set[str]]
+    ) -> dict[str, tuple[str, set[str]]]:
+        """Earlier ops to feed again because this batch moved their entity into a new scope
+        (``final``: the keys of each entity the batch changed, as they stand after it)."""
+        start = world.at_start()
+        out: dict[str, tuple[str, set[str]]] = {}
+
+        def feed_again(rows: Sequence[Any], keys: set[str]) -> None:
+            for op_id, device in rows:
+                out.setdefault(op_id, (device, set()))[1].update(keys)
+
+        for kind, entity_id in sorted(final):
+            before = start.refs(kind, entity_id) or {}
+            after = world.refs(kind, entity_id) or {}
+            if before == after:
+                continue  # nothing that decides its scope changed
+            if world.existed(kind, entity_id):
+                added = final[(kind, entity_id)] - entity_keys(start, kind, entity_id, before)
+                if added:
+                    feed_again(self._ops_of(conn, [(kind, entity_id)]), added)
+            if kind == "household" and before.get("place_id") != after.get("place_id"):
+                added = household_keys(world, entity_id) - household_keys(start, entity_id)
+                if added:
+                    feed_again(self._ops_of(conn, self._dependants(conn, entity_id)), added)
+        return out
+
+    def _ops_of(self, conn: Connection, entities: list[Key]) -> list[Any]:
+        rows: list[Any] = []
+        for kind, entity_id in entities:
+            rows.extend(
+                conn.execute(
+                    select(db.ops.c.op_id, db.ops.c.device).where(
+                        db.ops.c.kind == kind, db.ops.c.entity_id == entity_id
+                    )
+                ).all()
+            )
+        return rows
+
+    def _dependants(self, conn: Connection, household_id: str) -> list[Key]:
+        rows = conn.execute(
+            select(db.records.c.kind, db.records.c.entity_id).where(
+                db.records.c.parent_ref == household_id, db.records.c.kind.in_(DEPENDANTS)
+            )
+        )
+        return [(r.kind, r.entity_id) for r in rows]
+
+    def _write(
+        self,
+        conn: Connection,
+        world: TxWorld,
+        entries: list[tuple[Op, set[str]]],
+        refeeds: Mapping[str, tuple[str, set[str]]],
+        batch_id: str | None,
+    ) -> int:
+        if not entries and not refeeds:
+            return 0
+        seq = world.counters["head"]
+        op_rows: list[dict[str, Any]] = []
+        feed_rows: list[dict[str, Any]] = []
+        scope_rows: list[dict[str, Any]] = []
+
+        def feed(op_id: str, device: str, keys: set[str]) -> None:
+            nonlocal seq
+            seq += 1
+            feed_rows.append({"seq": seq, "op_id": op_id, "device": device})
+            scope_rows.extend({"scope_key": k, "seq": seq} for k in sorted(keys))
+
+        for op, keys in entries:
+            op_rows.append(
+                {
+                    "op_id": op.op_id,
+                    "kind": op.kind,
+                    "entity_id": op.entity_id,
+                    "device": op.device,
+                    "batch_id": batch_id,
+                    "body": self.vault.seal(op.to_dict(), op_aad(op.op_id)),
+                }
+            )
+            feed(op.op_id, op.device, keys)
+        for op_id, (device, keys) in sorted(refeeds.items()):
+            feed(op_id, device, keys)
+
+        db.insert_rows(conn, db.ops, op_rows)
+        db.insert_rows(conn, db.feed, feed_rows)
+        db.insert_rows(conn, db.feed_scopes, scope_rows)
+        self._write_records(conn, world, seq)
+        db.set_counter(conn, "head", seq)
+        if any(op.kind == "place" for op, _ in entries):
+            db.set_counter(conn, "places", world.counters["places"] + 1)
+        return len(feed_rows)
+
+    def _write_records(self, conn: Connection, world: TxWorld, seq: int) -> None:
+        rows: list[dict[str, Any]] = []
+        for (kind, entity_id), record in world.changed().items():
+            refs = dict(world.refs(kind, entity_id) or {})
+            rows.append(
+                {
+                    "kind": kind,
+                    "entity_id": entity_id,
+                    "parent_ref": parent_ref(kind, refs),
+                    "refs": json.dumps(refs, ensure_ascii=False, sort_keys=True),
+                    "body": self.vault.seal(record, record_aad(kind, entity_id)),
+                    "seq": seq,
+                }
+            )
+        db.upsert_records(conn, rows)
+
+
+def _referenced(world: World, ops: Sequence[Op]) -> set[Key]:
+    """Records the rules will look up for these ops (households, members, teams), for prefetch."""
+    keys: set[Key] = set()
+    for op in ops:
+        for refs in (op.set, world.refs(op.kind, op.entity_id) or {}):
+            household = refs.get("household_id")
+            if isinstance(household, str):
+                keys.add(("household", household))
+            target = refs.get("target_id")
+            if isinstance(target, str) and op.kind == "assignment":
+                keys.add(("household", target))
+            for name, kind in (("assignee_id", "member"), ("team_id", "team")):
+                value = refs.get(name)
+                if isinstance(value, str):
+                    keys.add((kind, value))
+    return keys

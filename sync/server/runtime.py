@@ -1,0 +1,40 @@
+"""One server process's handles: settings, database, keys (cached), vault and ledger.
+
+Nothing here is state that matters between requests: keys are read from the data dir at start,
+everything else lives in the database, so any number of processes can serve the same devices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sync.protocol import ServerKeys
+from sync.server.config import Secrets, Settings, load_secrets
+from sync.server.db import Database
+from sync.server.ledger import Ledger
+from sync.server.vault import Vault
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    db: Database
+    secrets: Secrets
+    vault: Vault
+    ledger: Ledger
+
+    @classmethod
+    def open(cls, settings: Settings, *, check_schema: bool = True) -> Runtime:
+        secrets = load_secrets(settings)
+        database = Database(settings.database_url)
+        if check_schema:
+            database.check_schema()
+        vault = Vault(secrets.data_key)
+        return cls(settings, database, secrets, vault, Ledger(vault))
+
+    @property
+    def keys(self) -> ServerKeys:
+        return self.secrets.keys
+
+    def close(self) -> None:
+        self.db.dispose()

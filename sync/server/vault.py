@@ -1,0 +1,36 @@
+"""At-rest encryption of everything in the database that may hold resident data.
+
+Op bodies, merged record bodies, stored batch answers, member names on enrollment codes and device
+labels are AES-256-GCM blobs under the server's data key (``server-keys.json``). Each blob is bound
+to its row by its associated data (``b"op:" + op_id`` …) so a blob copied into another row does not
+open. Ids, kinds, sequence numbers and scope keys stay in plaintext: they are what the server
+queries by and name no one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sync.crypto.symmetric import Aead, AuthenticationFailed
+from sync.errors import StoreDamaged
+
+
+class Vault:
+    """Seal/open JSON values under the data key. One per process (it caches the cipher)."""
+
+    __slots__ = ("_aead",)
+
+    def __init__(self, data_key: bytes) -> None:
+        self._aead = Aead(data_key)
+
+    def seal(self, value: Any, aad: str) -> bytes:
+        raw = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        return self._aead.seal(raw, aad.encode())
+
+    def open(self, blob: bytes, aad: str) -> Any:
+        try:
+            raw = self._aead.open(blob, aad.encode())
+        except AuthenticationFailed as exc:
+            raise StoreDamaged("server.damaged", what=aad.partition(":")[0]) from exc
+        return json.loads(raw)

@@ -1,0 +1,251 @@
+"""Fixtures: a REAL server process (``python -m sync.server serve``) on SQLite or PostgreSQL.
+
+PostgreSQL tests create ``linli_test_<random>`` on 127.0.0.1:5432 (user postgres) and drop it at
+the end; if PostgreSQL is unreachable they FAIL (never skip).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from sync import protocol
+from sync.ops import Op, new_id
+from sync.protocol import DeviceKeys, SyncRequest, SyncResponse
+from sync.server import config
+from sync.server.runtime import Runtime
+
+ROOT = Path(__file__).resolve().parents[3]
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Backend:
+    data_dir: Path
+    database: str | None  # None: SQLite in the data dir
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "sync.server", "--data-dir", str(self.data_dir)]
+        if self.database:
+            cmd += ["--database", self.database]
+        env = {**os.environ, "LINLI_LANG": "en"}
+        env.pop(config.ENV_DATABASE, None)
+        done = subprocess.run(
+            [*cmd, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"{args} failed: {done.stdout}\n{done.stderr}")
+        return done
+
+    def runtime(self) -> Runtime:
+        return Runtime.open(config.resolve(self.data_dir, self.database))
+
+
+@dataclass
+class ServerProcess:
+    backend: Backend
+    port: int
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def logs(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+def start_server(backend: Backend, workers: int = 1) -> ServerProcess:
+    port = free_port()
+    cmd = [sys.executable, "-m", "sync.server", "--data-dir", str(backend.data_dir)]
+    if backend.database:
+        cmd += ["--database", backend.database]
+    cmd += ["serve", "--port", str(port), "--workers", str(workers)]
+    log_path = backend.data_dir / f"server-{port}.log"
+    env = {**os.environ, "LINLI_LANG": "en"}
+    env.pop(config.ENV_DATABASE, None)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = ServerProcess(backend, port, proc, log_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {server.logs()}")
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise AssertionError(f"server did not start: {server.logs()}")
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    name = f"linli_test_{secrets.token_hex(6)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    database = request.getfixturevalue("pg_database") if request.param == "postgres" else None
+    b = Backend(tmp_path / "server", database)
+    b.cli("init", "--public-url", "http://127.0.0.1:8700")
+    return b
+
+
+@pytest.fixture
+def server(backend: Backend) -> Iterator[ServerProcess]:
+    s = start_server(backend)
+    yield s
+    s.stop()
+
+
+@dataclass
+class Phone:
+    """A test device speaking the real protocol over HTTP (no app store behind it)."""
+
+    url: str
+    keys: DeviceKeys = field(default_factory=DeviceKeys.generate)
+    device_id: str = ""
+    member_id: str = ""
+    role: str = ""
+    team_id: str | None = None
+    server_signing: bytes = b""
+    server_sealing: bytes = b""
+    counter: int = 0
+    cursor: str | None = None
+    received: dict[str, Op] = field(default_factory=dict)
+
+    def enroll(self, code: str, label: str = "测试手机") -> httpx.Response:
+        body = protocol.enroll_request(code, self.keys, label)
+        r = httpx.post(f"{self.url}{protocol.ENROLL_PATH}", json=body, timeout=30)
+        if r.status_code == 200:
+            answer = protocol.parse_enroll_response(code, r.json())
+            self.device_id, self.member_id = answer.device_id, answer.member_id
+            self.role, self.team_id = answer.role, answer.team_id
+            self.server_signing = answer.server_signing_public
+            self.server_sealing = answer.server_sealing_public
+        return r
+
+    def request(
+        self,
+        ops: list[Op] | None = None,
+        *,
+        batch: str | None = None,
+        counter: int | None = None,
+        limit: int = 1000,
+    ) -> SyncRequest:
+        if counter is None:
+            self.counter += 1
+            counter = self.counter
+        return SyncRequest(
+            self.device_id, batch or new_id("b"), counter, list(ops or []), self.cursor, limit
+        )
+
+    def seal(self, req: SyncRequest) -> bytes:
+        return protocol.seal_request(req, self.keys, self.server_signing, self.server_sealing)
+
+    def post(self, body: bytes) -> httpx.Response:
+        return httpx.post(
+            f"{self.url}{protocol.SYNC_PATH}",
+            content=body,
+            headers={"Content-Type": protocol.SYNC_CONTENT_TYPE},
+            timeout=60,
+        )
+
+    def send(self, req: SyncRequest) -> SyncResponse:
+        r = self.post(self.seal(req))
+        assert r.status_code == 200, (r.status_code, r.text)
+        resp = protocol.open_response(r.content, self.keys, self.server_signing, req.batch_id)
+        for op in resp.changes:
+            self.received[op.op_id] = op
+        self.cursor = resp.cursor
+        return resp
+
+    def sync(self, ops: list[Op] | None = None, **kw: Any) -> SyncResponse:
+        return self.send(self.request(ops, **kw))
+
+    def pull_all(self) -> None:
+        while self.sync().more:
+            pass
+
+    def problem(self, r: httpx.Response) -> protocol.Problem:
+        assert protocol.verify_problem(
+            r.content, r.headers.get(protocol.SIGNATURE_HEADER), self.server_signing
+        ), r.text
+        found = protocol.parse_problem(r.content)
+        assert found is not None
+        return found
+
+
+def phone_record(phone: Phone, kind: str, entity_id: str) -> dict[str, Any] | None:
+    """The phone's view of a record: the ops it received, merged."""
+    from sync.merge import apply_op
+
+    record: dict[str, Any] | None = None
+    for op in sorted(phone.received.values(), key=lambda o: o.order):
+        if op.kind == kind and op.entity_id == entity_id:
+            record = apply_op(record, op)
+    return record
+
+
+def phone_op(
+    phone: Phone,
+    kind: str,
+    entity_id: str | None = None,
+    *,
+    set: dict[str, Any] | None = None,
+    add: dict[str, tuple[dict[str, Any], ...]] | None = None,
+    current: dict[str, Any] | None = None,
+) -> Op:
+    from sync.domain import make_op
+    from sync.hlc import HybridClock
+
+    if current is None and entity_id is not None:
+        current = phone_record(phone, kind, entity_id)
+    return make_op(
+        kind,
+        entity_id,
+        set=set,
+        add=add,
+        current=current,
+        clock=HybridClock(),
+        device=phone.device_id,
+        member=phone.member_id,
+    )

@@ -1,0 +1,153 @@
+"""The coordinator's CLI against a real database, and what devices then pull over HTTP."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.integration.server.conftest import Backend, Phone, ServerProcess, phone_record
+from tests.integration.server.helpers import fingerprint
+from tests.integration.server.world import build_world, code_for
+
+
+def state(backend: Backend) -> dict:
+    rt = backend.runtime()
+    try:
+        return fingerprint(rt)
+    finally:
+        rt.close()
+
+
+def test_import_households_is_atomic_and_devices_pull_the_result(
+    backend: Backend, server: ServerProcess, tmp_path: Path
+) -> None:
+    rt = backend.runtime()
+    try:
+        world = build_world(rt)
+        coordinator = Phone(server.url)
+        assert coordinator.enroll(code_for(rt, world.coordinator)).status_code == 200
+    finally:
+        rt.close()
+    before = state(backend)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "building,unit,room,name,resident_phone\n"
+        "5栋,1单元,301,周淑珍,13800000021\n"
+        "5栋,1单元,302,吴德胜,138-not-a-phone\n",
+        encoding="utf-8",
+    )
+    done = backend.cli("import-households", str(bad), "--community", world.community, check=False)
+    assert done.returncode == 2
+    assert "Line 3" in done.stderr and "resident_phone" in done.stderr
+    assert state(backend) == before
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "building,unit,room,phone,name,age_band,care_flags\n"
+        "5栋,1单元,301,13800000022,周淑珍,80+,elderly_alone\n"
+        "5栋,1单元,302,,吴德胜,18-59,\n",
+        encoding="utf-8",
+    )
+    out = backend.cli("import-households", str(good), "--community", world.community).stdout
+    assert "2 household(s), 2 resident(s)" in out
+    coordinator.pull_all()
+    residents = [o for o in coordinator.received.values() if o.kind == "resident"]
+    names = {
+        (phone_record(coordinator, "resident", o.entity_id) or {}).get("name") for o in residents
+    }
+    assert {"周淑珍", "吴德胜"} <= names
+
+
+def test_demo_then_enroll_a_member_and_pull(backend: Backend, server: ServerProcess) -> None:
+    out = backend.cli("demo").stdout
+    assert "household 120" in out
+    volunteers = re.findall(r"(mb-\S+)\s+\S+\s+volunteer\s+(tm-\S+)", out)
+    assert len(volunteers) == 9
+    member, team = volunteers[0]
+    enrolled = backend.cli("enroll", "--member", member, "--no-terminal-qr").stdout
+    code = re.search(r"Enrollment code: (\S+)", enrolled).group(1)  # type: ignore[union-attr]
+    phone = Phone(server.url)
+    assert phone.enroll(code).status_code == 200
+    assert phone.team_id == team
+    phone.pull_all()
+    kinds = {o.kind for o in phone.received.values()}
+    assert {
+        "place",
+        "household",
+        "resident",
+        "team",
+        "member",
+        "assignment",
+        "notice",
+        "contact",
+    } <= kinds
+    households = {o.entity_id for o in phone.received.values() if o.kind == "household"}
+    assert len(households) in (60, 120)  # one building, or the community-wide team
+    assert backend.cli("demo", check=False).returncode == 2  # seeding twice is refused
+
+
+def test_team_assign_and_notice_commands_reach_devices(
+    backend: Backend, server: ServerProcess
+) -> None:
+    rt = backend.runtime()
+    try:
+        world = build_world(rt)
+        lead = Phone(server.url)
+        assert lead.enroll(code_for(rt, world.lead_a)).status_code == 200
+    finally:
+        rt.close()
+    team = backend.cli(
+        "team",
+        "create",
+        "--name",
+        "观海轩核酸采样队",
+        "--kind",
+        "three_person",
+        "--community",
+        world.community,
+        "--area",
+        world.unit_b,
+    ).stdout
+    assert re.search(r"Team created: tm-\S+", team)
+    out = backend.cli(
+        "assign",
+        "--type",
+        "nucleic_acid_sampling",
+        "--target",
+        world.household_a,
+        "--team",
+        world.team_a,
+        "--assignee",
+        world.volunteer_a,
+        "--priority",
+        "high",
+        "--title",
+        "上门采样",
+    ).stdout
+    assignment = re.search(r"Assignment created: (\S+)", out).group(1)  # type: ignore[union-attr]
+    out = backend.cli(
+        "notice",
+        "--kind",
+        "rumour_rebuttal",
+        "--title",
+        "辟谣：网传“明天解封”不实",
+        "--body",
+        "以指挥部通告为准。",
+        "--community",
+        world.community,
+    ).stdout
+    notice = re.search(r"Notice published: (\S+)", out).group(1)  # type: ignore[union-attr]
+    bad = backend.cli(
+        "assign",
+        "--type",
+        "welfare_check",
+        "--target",
+        "hh-nowhere",
+        "--team",
+        world.team_a,
+        check=False,
+    )
+    assert bad.returncode == 2 and "hh-nowhere" in bad.stderr
+    lead.pull_all()
+    assert (phone_record(lead, "assignment", assignment) or {}).get("priority") == "high"
+    assert (phone_record(lead, "notice", notice) or {}).get("kind") == "rumour_rebuttal"
+    assert not any(o.kind == "team" and o.entity_id != world.team_a for o in lead.received.values())
