@@ -38,7 +38,9 @@ def parse_iso(text: str) -> datetime:
     """The aware UTC datetime of a canonical record time; ``ValueError`` for anything else."""
     if not _ISO.fullmatch(text):
         raise ValueError(f"not a record time: {text!r}")
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    # fromisoformat checks the ranges (month 13, 25 o'clock …) ~10x faster than strptime, which
+    # showed up as the largest part of the server's per-op validation cost.
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def is_iso(text: object) -> bool:
