@@ -6,6 +6,7 @@ Flutter draws text with its own fonts and ignores the system's, so the app bundl
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import tempfile
@@ -20,10 +21,8 @@ def gb2312() -> str:
     chars = {chr(c) for c in range(0x20, 0x7F)} | set(EXTRA)
     for hi in range(0xA1, 0xF8):
         for lo in range(0xA1, 0xFF):
-            try:
+            with contextlib.suppress(UnicodeDecodeError):  # unassigned code points
                 chars.add(bytes([hi, lo]).decode("gb2312"))
-            except UnicodeDecodeError:
-                pass
     return "".join(sorted(chars))
 
 
@@ -33,9 +32,16 @@ def main() -> int:
         f.write(gb2312())
     return subprocess.call(
         [
-            sys.executable, "-m", "fontTools.subset", SOURCE, f"--font-number={SC_INDEX}",
-            f"--text-file={f.name}", f"--output-file={out}", "--layout-features=*",
-            "--no-hinting", "--desubroutinize",
+            sys.executable,
+            "-m",
+            "fontTools.subset",
+            SOURCE,
+            f"--font-number={SC_INDEX}",
+            f"--text-file={f.name}",
+            f"--output-file={out}",
+            "--layout-features=*",
+            "--no-hinting",
+            "--desubroutinize",
         ]
     )
 

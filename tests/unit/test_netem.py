@@ -6,6 +6,7 @@ import http.client
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -14,7 +15,7 @@ from bench.netem import FaultProxy
 
 class Upstream(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    hits: list[bytes] = []
+    hits: ClassVar[list[bytes]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["content-length"]))
@@ -56,30 +57,38 @@ def test_clean_exchange_passes_through(upstream: tuple[str, int]) -> None:
 
 
 def test_drop_request_never_reaches_the_server(upstream: tuple[str, int]) -> None:
-    with FaultProxy(upstream, policy=lambda: "drop_request") as proxy:
-        with pytest.raises((http.client.HTTPException, OSError)):
-            post(proxy.port, b"lost")
+    with (
+        FaultProxy(upstream, policy=lambda: "drop_request") as proxy,
+        pytest.raises((http.client.HTTPException, OSError)),
+    ):
+        post(proxy.port, b"lost")
     assert Upstream.hits == []
 
 
 def test_drop_response_reaches_the_server_but_not_the_client(upstream: tuple[str, int]) -> None:
-    with FaultProxy(upstream, policy=lambda: "drop_response") as proxy:
-        with pytest.raises((http.client.HTTPException, OSError)):
-            post(proxy.port, b"committed")
+    with (
+        FaultProxy(upstream, policy=lambda: "drop_response") as proxy,
+        pytest.raises((http.client.HTTPException, OSError)),
+    ):
+        post(proxy.port, b"committed")
     assert Upstream.hits == [b"committed"]
     assert proxy.stats.faults == {"drop_response": 1}
 
 
 def test_truncate_and_5xx(upstream: tuple[str, int]) -> None:
-    with FaultProxy(upstream, policy=lambda: "truncate") as proxy:
-        with pytest.raises((http.client.HTTPException, OSError)):
-            post(proxy.port, b"x" * 5000)
+    with (
+        FaultProxy(upstream, policy=lambda: "truncate") as proxy,
+        pytest.raises((http.client.HTTPException, OSError)),
+    ):
+        post(proxy.port, b"x" * 5000)
     with FaultProxy(upstream, policy=lambda: "error_5xx") as proxy:
         assert post(proxy.port, b"y")[0] == 503
 
 
 def test_stall_holds_then_closes(upstream: tuple[str, int]) -> None:
-    with FaultProxy(upstream, policy=lambda: "stall", stall_s=0.2) as proxy:
-        with pytest.raises((http.client.HTTPException, OSError)):
-            post(proxy.port, b"slow")
+    with (
+        FaultProxy(upstream, policy=lambda: "stall", stall_s=0.2) as proxy,
+        pytest.raises((http.client.HTTPException, OSError)),
+    ):
+        post(proxy.port, b"slow")
     assert Upstream.hits == [b"slow"]
