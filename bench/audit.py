@@ -1,0 +1,147 @@
+"""What must hold after any sequence of syncs, faults included, once everyone synced until quiet.
+
+- **nothing lost** — every op any phone recorded is on the server, and its effect (each child it
+  added; each field it set, unless a later op won that field) is in the server's record and in
+  the record of every phone whose scope holds it; no outbox still holds anything;
+- **nothing twice** — the server stores each op once; no child list holds an id twice;
+- **no divergence** — every phone holds exactly the server's records for its scope, equal.
+
+:func:`audit` counts violations (the fault benchmark reports them); :meth:`Audit.assert_clean`
+raises with the first details (the tests).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.store import KINDS
+from bench.harness import LiveServer
+from bench.phones import Phone
+from sync.merge import CLOCK
+from sync.ops import Op
+
+CHILD_LISTS = ("visits", "notes", "handover")
+MAX_DETAILS = 10
+
+
+@dataclass
+class Audit:
+    lost: int = 0
+    duplicated: int = 0
+    diverged: int = 0
+    pending: int = 0
+    server_ops: int = 0
+    records: int = 0
+    created: int = 0
+    details: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        if len(self.details) < MAX_DETAILS:
+            self.details.append(text)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.lost or self.duplicated or self.diverged or self.pending)
+
+    def assert_clean(self) -> None:
+        assert self.clean, (
+            f"lost {self.lost}, duplicated {self.duplicated}, diverged {self.diverged}, "
+            f"pending {self.pending}: {self.details}"
+        )
+
+
+def duplicated_children(records: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(record id, child id) for every child id that appears more than once in one list."""
+    out = []
+    for record in records:
+        for name in CHILD_LISTS:
+            ids = Counter(str(c["id"]) for c in record.get(name, []))
+            out += [(str(record["id"]), i) for i, n in ids.items() if n > 1]
+    return out
+
+
+def _stamp_order(stamp: str) -> tuple[str, str]:
+    hlc, _, device = stamp.partition("@")
+    return (hlc, device)
+
+
+def missing_effects(op: Op, record: dict[str, Any] | None) -> list[str]:
+    """What of ``op`` is not in ``record``: a child it added, or a field whose stamp is older
+    than the op's (a later op may win a field; an older one may not)."""
+    if record is None:
+        return ["record"]
+    missing = []
+    for name, children in op.add.items():
+        have = {str(c["id"]) for c in record.get(name, [])}
+        missing += [f"{name}:{c['id']}" for c in children if str(c["id"]) not in have]
+    clocks = record.get(CLOCK, {})
+    for name in op.set:
+        stamp = clocks.get(name)
+        if stamp is None or _stamp_order(stamp) < (op.hlc, op.device):
+            missing.append(f"field:{name}")
+    return missing
+
+
+def audit(server: LiveServer, phones: Sequence[Phone], created: Sequence[Op]) -> Audit:
+    """Compare the server and every phone after everyone synced until quiet."""
+    result = Audit(created=len(created))
+    op_ids = server.op_ids()
+    result.server_ops = len(op_ids)
+    twice = [i for i, n in Counter(op_ids).items() if n > 1]
+    result.duplicated += len(twice)
+    for op_id in twice[:3]:
+        result.note(f"server stores {op_id} more than once")
+    truth = server.records()
+    result.records = len(truth)
+    lost: set[str] = set(op.op_id for op in created) - set(op_ids)
+    for op_id in sorted(lost)[:3]:
+        result.note(f"{op_id} never reached the server")
+    dupes = duplicated_children(truth.values())
+    result.duplicated += len(dupes)
+    for record_id, child in dupes[:3]:
+        result.note(f"server: child {child} twice in {record_id}")
+    for op in created:
+        gaps = missing_effects(op, truth.get((op.kind, op.entity_id)))
+        if gaps:
+            lost.add(op.op_id)
+            result.note(f"server lacks {gaps} of {op.op_id}")
+    for phone in phones:
+        _audit_phone(result, server, phone, truth, created, lost)
+    result.lost = len(lost)
+    return result
+
+
+def _audit_phone(
+    result: Audit,
+    server: LiveServer,
+    phone: Phone,
+    truth: dict[tuple[str, str], dict[str, Any]],
+    created: Sequence[Op],
+    lost: set[str],
+) -> None:
+    who = f"{phone.device_id} ({phone.role})"
+    pending = phone.store.pending_count()
+    result.pending += pending
+    if pending:
+        result.note(f"{who} still has {pending} pending ops")
+    mine = phone.records(KINDS)
+    visible = server.visible_to(phone.device_id)
+    scope = {key for key in truth if visible(*key)}
+    dupes = duplicated_children(mine.values())
+    result.duplicated += len(dupes)
+    if dupes:
+        result.note(f"{who}: children twice: {dupes[:3]}")
+    wrong = sorted(k for k in scope | set(mine) if mine.get(k) != truth.get(k) or k not in scope)
+    result.diverged += len(wrong)
+    if wrong:
+        result.note(f"{who} differs from the server on {len(wrong)} records, e.g. {wrong[:3]}")
+    for op in created:
+        key = (op.kind, op.entity_id)
+        if key in scope:
+            gaps = missing_effects(op, mine.get(key))
+            if gaps:
+                lost.add(op.op_id)
+                result.note(f"{who} lacks {gaps} of {op.op_id}")
