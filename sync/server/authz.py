@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sync.domain.machines import ASSIGNMENT, REQUEST
 from sync.errors import OpRejected
 from sync.ops import Op
 from sync.server.scope import World, household_place, in_area
@@ -92,6 +93,7 @@ def authorize(actor: Actor, op: Op, world: World) -> None:
     before = world.refs(op.kind, op.entity_id)
     if op.kind in ("assignment", "request"):
         _check_scope(actor, op, world, before)
+        _check_transition_role(actor, op)
         if actor.role == TEAM_LEAD:
             _check_assignee(actor, op, world)
         elif actor.role == VOLUNTEER:
@@ -118,6 +120,15 @@ def _check_scope(actor: Actor, op: Op, world: World, before: Mapping[str, Any] |
     team = op.set.get("team_id")
     if team is not None and team != actor.team_id and before is None and actor.role == VOLUNTEER:
         raise _out_of_scope(op)
+
+
+def _check_transition_role(actor: Actor, op: Op) -> None:
+    """Some transitions belong to some roles only (reopening a done assignment: leads)."""
+    frm, to = op.seen.get("status"), op.set.get("status")
+    if isinstance(frm, str) and isinstance(to, str) and frm != to:
+        machine = ASSIGNMENT if op.kind == "assignment" else REQUEST
+        if actor.role not in machine.roles_for(frm, to):
+            raise _forbidden(op, actor.role)
 
 
 def _check_assignee(actor: Actor, op: Op, world: World) -> None:

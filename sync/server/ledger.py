@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from sync.errors import LinliError
-from sync.merge import apply_op, validate_op
+from sync.merge import apply_op, merge_into, validate_op
 from sync.ops import Op
 from sync.protocol import Rejection
 from sync.server import db
@@ -113,7 +113,12 @@ class Ledger:
                 if validate:
                     validate_op(op)
                 authorize(actor, op, world)
-                merged = apply_op(world.record(op.kind, op.entity_id), op)
+                current = world.record(op.kind, op.entity_id)
+                if (op.kind, op.entity_id) in world.changed():
+                    # already this transaction's own copy: merge in place, don't copy again
+                    merged = merge_into(current, op)
+                else:
+                    merged = apply_op(current, op)
             except LinliError as exc:
                 refused[op.op_id] = rejection(op.op_id, exc)
                 continue

@@ -113,3 +113,13 @@ def test_directory_kinds_are_coordinator_only(kind: str) -> None:
 def test_a_member_without_a_team_is_out_of_scope() -> None:
     drifter = Actor("dZ", "VZ", "team_lead", None)
     assert refused(drifter, op(drifter, "shift", "S9", set={"starts": "x"})) == "op.out_of_scope"
+
+
+def test_only_leads_reopen_a_done_assignment() -> None:
+    reopen = {"set": {"status": "in_progress"}, "seen": {"status": "done"}}
+    assert refused(VOLUNTEER_A, op(VOLUNTEER_A, "assignment", "A1", **reopen)) == (
+        "op.forbidden_role"
+    )
+    allowed(LEAD_A, op(LEAD_A, "assignment", "A1", **reopen))
+    finish = {"set": {"status": "done"}, "seen": {"status": "in_progress"}}
+    allowed(VOLUNTEER_A, op(VOLUNTEER_A, "assignment", "A1", **finish))
