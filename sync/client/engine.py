@@ -24,6 +24,7 @@ from sync import i18n, protocol
 from sync.client.batching import (
     BATCH_SIZE,
     PRIORITY_BATCH_SIZE,
+    SINGLE_TRIP_JSON_BYTES,
     Batch,
     plan_batches,
 )
@@ -111,6 +112,7 @@ class SyncEngine:
         *,
         batch_size: int = BATCH_SIZE,
         priority_batch_size: int = PRIORITY_BATCH_SIZE,
+        single_trip_bytes: int = SINGLE_TRIP_JSON_BYTES,
         pull_limit: int = protocol.DEFAULT_PULL_LIMIT,
         max_round_trips: int = 100,
         clock: Callable[[], int] = protocol.now_ms,
@@ -120,6 +122,7 @@ class SyncEngine:
         self.identity = identity
         self.batch_size = batch_size
         self.priority_batch_size = priority_batch_size
+        self.single_trip_bytes = single_trip_bytes
         self.pull_limit = pull_limit
         self.max_round_trips = max_round_trips
         self._clock = clock
@@ -212,6 +215,7 @@ class _Run:
             [op for op in pending if op.op_id not in resend_ids],
             batch_size=self.engine.batch_size,
             priority_batch_size=self.engine.priority_batch_size,
+            single_trip_bytes=self.engine.single_trip_bytes,
         )
         self.total = len(pending)
         self.planned = max(1, len(batches) + (1 if inflight else 0))

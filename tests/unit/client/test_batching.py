@@ -27,11 +27,28 @@ def test_priority_batches_come_first_and_order_is_kept() -> None:
         op(4, "request", "r2", status="in_progress"),
         op(5),
     ]
-    batches = plan_batches(ops)
+    batches = plan_batches(ops, single_trip_bytes=0)
     assert [(b.priority, [o.op_id for o in b.ops]) for b in batches] == [
         (True, ["o3", "o4"]),
         (False, ["o1", "o2", "o5"]),
     ]
+
+
+def test_a_small_push_is_one_request_with_urgent_ops_at_its_head() -> None:
+    ops = [
+        op(1),
+        op(2, "request", "r1", urgency="routine"),
+        op(3, "request", "r2", urgency="emergency"),
+        op(4, "request", "r2", status="in_progress"),
+        op(5),
+    ]
+    batches = plan_batches(ops)
+    assert [(b.priority, [o.op_id for o in b.ops]) for b in batches] == [
+        (True, ["o3", "o4", "o1", "o2", "o5"]),
+    ]
+    # an end-of-shift push of 500 realistic ops is still small enough for one round trip
+    shift = shift_ops(500, urgent_every=20)
+    assert len(plan_batches(shift)) == 1
 
 
 def test_sizes_are_capped_by_count_and_bytes() -> None:
