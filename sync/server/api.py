@@ -31,6 +31,60 @@ from sync.server.service import SyncService
 VERSION = "0.1.0"
 MAX_ENROLL_BYTES = 64 * 1024
 
+# The bodies are read by hand (size limits, sealed frames), so they are described here for the
+# OpenAPI document rather than through pydantic models.
+_PROBLEM = {
+    "description": "A coded refusal, signed by the server (X-Linli-Signature)",
+    "content": {"application/json": {"schema": {"type": "object", "required": ["error"]}}},
+}
+_ENROLL_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["v", "code_id", "signing_public", "sealing_public", "proof"],
+                    "properties": {
+                        "v": {"type": "integer", "enum": [protocol.PROTOCOL_VERSION]},
+                        "code_id": {"type": "string"},
+                        "signing_public": {"type": "string", "description": "base64url"},
+                        "sealing_public": {"type": "string", "description": "base64url"},
+                        "label": {"type": "string"},
+                        "proof": {"type": "string", "description": "HMAC by the code"},
+                    },
+                }
+            }
+        },
+    },
+    "responses": {"400": _PROBLEM, "401": _PROBLEM, "404": _PROBLEM, "410": _PROBLEM},
+}
+_SYNC_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            protocol.SYNC_CONTENT_TYPE: {
+                "schema": {
+                    "type": "string",
+                    "format": "binary",
+                    "description": "A sealed, signed request frame (docs/protocol.md)",
+                }
+            }
+        },
+    },
+    "responses": {
+        "200": {
+            "description": "A sealed, signed response frame",
+            "content": {
+                protocol.SYNC_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}
+            },
+        },
+        "400": _PROBLEM,
+        "403": _PROBLEM,
+        "413": _PROBLEM,
+    },
+}
+
 
 async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
@@ -79,6 +133,7 @@ def create_app(rt: Runtime) -> FastAPI:
     @app.post(
         protocol.ENROLL_PATH,
         summary="Enroll a device with a one-time code (JSON body, see docs/protocol.md)",
+        openapi_extra=_ENROLL_DOC,
     )
     async def enroll(request: Request) -> Response:
         raw = await _read_body(request, MAX_ENROLL_BYTES)
@@ -92,6 +147,7 @@ def create_app(rt: Runtime) -> FastAPI:
     @app.post(
         protocol.SYNC_PATH,
         summary="Push ops and pull changes (sealed, signed frame; see docs/protocol.md)",
+        openapi_extra=_SYNC_DOC,
     )
     async def sync(request: Request) -> Response:
         raw = await _read_body(request, protocol.MAX_BODY_BYTES)
