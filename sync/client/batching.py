@@ -51,7 +51,7 @@ def plan_batches(
     if lane and len(ops) <= batch_size:
         total = sum(len(canonical_json(op.to_dict())) for op in ops)
         if total <= min(single_trip_bytes, max_bytes):
-            return [Batch(lane + rest, True)]
+            return [Batch(lane + rest)]  # an ordinary batch: its answer carries a full pull
     return [Batch(chunk, True) for chunk in _chunks(lane, priority_batch_size, max_bytes)] + [
         Batch(chunk) for chunk in _chunks(rest, batch_size, max_bytes)
     ]

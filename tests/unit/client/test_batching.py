@@ -44,7 +44,7 @@ def test_a_small_push_is_one_request_with_urgent_ops_at_its_head() -> None:
     ]
     batches = plan_batches(ops)
     assert [(b.priority, [o.op_id for o in b.ops]) for b in batches] == [
-        (True, ["o3", "o4", "o1", "o2", "o5"]),
+        (False, ["o3", "o4", "o1", "o2", "o5"]),
     ]
     # an end-of-shift push of 500 realistic ops is still small enough for one round trip
     shift = shift_ops(500, urgent_every=20)
