@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PY) -m bench server --devices 1000 --ops 100 --db sqlite --json bench/results/server-sqlite.json
 	$(PY) -m bench server --devices 1000 --ops 100 --db postgres --json bench/results/server-postgres.json
 	$(PY) -m bench faults --syncs 1000 --json bench/results/faults.json
+	$(PY) -m bench app --json bench/results/app.json
 
 demo: $(STAMP)
 	$(PY) -m app.demo
