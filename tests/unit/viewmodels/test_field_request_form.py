@@ -132,9 +132,12 @@ def test_urgent_requests_travel_in_the_priority_lane(phone: Device) -> None:
     assert urgent.urgency_hint == "紧急诉求会在联网时优先发送到指挥部。"
     urgent.save()
     assert nav.notices[-1][0] == "已保存在本机。特急（1 小时内）诉求联网后将优先发送。"
-    batches = plan_batches(phone.require_store().pending_ops())
-    assert batches[0].priority
-    assert [op.entity_id for op in batches[0].ops] == [urgent.saved_id]
+    pending = phone.require_store().pending_ops()
+    # a small push is one request with the urgent request at its head …
+    assert [op.entity_id for op in plan_batches(pending)[0].ops][0] == urgent.saved_id
+    # … a large one sends it first in a priority batch of its own
+    lane = plan_batches(pending, single_trip_bytes=0)[0]
+    assert lane.priority and [op.entity_id for op in lane.ops] == [urgent.saved_id]
 
 
 def test_unknown_urgency_is_ignored(phone: Device) -> None:
