@@ -102,7 +102,12 @@ class _Seeder:
         self.member("coordinator", None)
         crews = {kind: self.crew(team_id) for kind, team_id in team_ids.items()}
         self.assignments(team_ids, crews, households[b1], households[b2], key_care)
-        self.requests(team_ids, households[b1] + households[b2])
+        self.requests(
+            {
+                team_ids["neighbour_service"]: households[b1],
+                team_ids["three_person"]: households[b2],
+            }
+        )
         self.notices(community)
         self.contacts(community, team_ids)
         return self.out
@@ -187,7 +192,8 @@ class _Seeder:
                 }
                 self.op("assignment", values)
 
-    def requests(self, teams: dict[str, str], households: list[str]) -> None:
+    def requests(self, households_of: dict[str, list[str]]) -> None:
+        """Residents' requests, each for a household in the area of the team that handles it."""
         wanted = [
             ("medicine", "urgent", "需要降压药（硝苯地平），家中已断药"),
             ("food_goods", "routine", "需要大米和食用油"),
@@ -196,9 +202,11 @@ class _Seeder:
             ("information", "routine", "咨询下一轮核酸采样时间"),
             ("food_goods", "urgent", "婴儿奶粉快用完了"),
         ]
+        teams = list(households_of)
         for i, (category, urgency, text) in enumerate(wanted):
+            team = teams[i % len(teams)]
+            households = households_of[team]
             household = households[(i * 17) % len(households)]
-            team = teams["neighbour_service"] if i % 2 == 0 else teams["three_person"]
             values = {
                 "household_id": household,
                 "category": category,

@@ -21,7 +21,12 @@ def _frame(route: str, title: str, controls: list[ft.Control]) -> ft.View:
         appbar=ft.AppBar(title=ft.Text(title)),
         controls=[
             ft.Container(
-                ft.Column(controls, spacing=theme.GAP * 2, scroll=ft.ScrollMode.AUTO),
+                ft.Column(
+                    controls,
+                    spacing=theme.GAP * 2,
+                    scroll=ft.ScrollMode.AUTO,
+                    horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+                ),
                 padding=16,
                 expand=True,
             )

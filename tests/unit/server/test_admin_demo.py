@@ -138,3 +138,19 @@ def test_demo_teams_pull_only_their_own_households(rt: Runtime) -> None:
     assert sizes == [60, 60, 120]  # two buildings, and the community-wide targeted team
     one, two, everyone = sorted(by_team.values(), key=len)
     assert not one & two and one | two == everyone
+
+
+def test_demo_requests_belong_to_a_team_whose_area_holds_the_household(rt: Runtime) -> None:
+    summary = demo.seed(rt)
+    service = SyncService(rt)
+    for member_id, _, role, team in summary.members:
+        if role != "volunteer" or team is None:
+            continue
+        phone = LocalPhone.enrolled(rt, service, member_id)
+        phone.pull_all()
+        households = phone.seen_ids("household")
+        for request_id in phone.seen_ids("request"):
+            record = phone.record("request", request_id)
+            assert record is not None
+            if record.get("team_id") == team:
+                assert record["household_id"] in households, request_id
