@@ -134,7 +134,7 @@ def test_urgent_requests_travel_in_the_priority_lane(phone: Device) -> None:
     assert nav.notices[-1][0] == "已保存在本机。特急（1 小时内）诉求联网后将优先发送。"
     pending = phone.require_store().pending_ops()
     # a small push is one request with the urgent request at its head …
-    assert [op.entity_id for op in plan_batches(pending)[0].ops][0] == urgent.saved_id
+    assert plan_batches(pending)[0].ops[0].entity_id == urgent.saved_id
     # … a large one sends it first in a priority batch of its own
     lane = plan_batches(pending, single_trip_bytes=0)[0]
     assert lane.priority and [op.entity_id for op in lane.ops] == [urgent.saved_id]
