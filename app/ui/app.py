@@ -51,7 +51,7 @@ class PhoneApp:
         threading.Thread(target=self._idle_watch, name="linli-idle", daemon=True).start()
 
     def __call__(self, page: ft.Page) -> None:
-        page.title = "邻里 linli"
+        page.title = i18n.tr("ui.app.title")
         page.data = self.server_url
         theme.apply(page)
         page.locale_configuration = ft.LocaleConfiguration(

@@ -62,3 +62,20 @@ def test_t_fills_parameters_and_falls_back() -> None:
     assert i18n.t("no.such.key", "en") == "no.such.key"
     assert i18n.normalise("en_US") == "en"
     assert i18n.normalise(None) == "zh-CN"
+
+
+def test_every_app_string_is_used() -> None:
+    """A UI key nobody uses is dead text that drifts; keys built at run time (``f"ui.x.{v}"``)
+    count as used through their literal prefix, error keys through their code."""
+    source = "\n".join(p.read_text(encoding="utf-8") for p in source_files())
+    keys = i18n.load_folder(ROOT / "app" / "i18n" / "locales")["zh-CN"]
+
+    def used(key: str) -> bool:
+        if f'"{key}"' in source:
+            return True
+        if key.startswith("error.") and f'"{key.removeprefix("error.")}"' in source:
+            return True
+        cuts = [i + 1 for i, ch in enumerate(key) if ch in "._"]
+        return any(f'f"{key[:cut]}{{' in source for cut in cuts)
+
+    assert sorted(k for k in keys if not used(k)) == []
