@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from app.i18n import language
+from app.i18n import language, tr
 from app.services.observable import Observable
+from app.services.sync_service import SyncService
 from sync import i18n
+from sync.client import SyncSummary
 from sync.errors import LinliError
 
-__all__ = ["Navigator", "Observable", "error_text"]
+__all__ = ["Navigator", "Observable", "SyncOutcome", "error_text", "sync_now_text"]
 
 
 class Navigator(Protocol):
@@ -31,3 +33,24 @@ def error_text(exc: BaseException, **_: Any) -> str:
     if isinstance(exc, LinliError):
         return exc.describe(language())
     return i18n.t("error.internal", language())
+
+
+def sync_now_text(sync: SyncService, *, busy_key: str, done_key: str) -> SyncOutcome:
+    """Run "Sync now" (off the UI thread) and word the result with the screen's own keys:
+    ``done_key`` gets ``sent``/``received``/``rejected``; ``busy_key`` when a sync is running."""
+    try:
+        summary = sync.sync_now()
+    except LinliError as exc:
+        return SyncOutcome(None, error_text(exc), None)
+    if summary is None:
+        return SyncOutcome(None, None, tr(busy_key))
+    message = tr(
+        done_key, sent=summary.acked, received=summary.received, rejected=len(summary.rejected)
+    )
+    return SyncOutcome(summary, None, message)
+
+
+class SyncOutcome(NamedTuple):
+    summary: SyncSummary | None  # None: failed, or another sync was already running
+    error: str | None
+    message: str | None

@@ -15,11 +15,10 @@ from typing import Any
 
 from app.i18n import language, tr
 from app.services.sync_service import SyncService, SyncStatus
-from app.viewmodels.base import Navigator, Observable, error_text
+from app.viewmodels.base import Navigator, Observable, sync_now_text
 from sync import i18n
 from sync.client import SyncSummary
 from sync.domain import ENUMS, KINDS, field_label, kind_label, label
-from sync.errors import LinliError
 
 MAX_LISTED = 200  # newest rejections / receipts shown
 
@@ -235,24 +234,12 @@ class SyncScreenViewModel(Observable):
         """Sync at once (call off the UI thread). True when it ran to the end."""
         self.error, self.message = None, None
         self.changed()
-        try:
-            summary = self.sync.sync_now()
-        except LinliError as exc:
-            self.error = error_text(exc)
-            self.changed()
-            return False
-        if summary is None:
-            self.message = tr("ui.syncpage.busy")
-        else:
-            self.message = tr(
-                "ui.syncpage.done",
-                sent=summary.acked,
-                received=summary.received,
-                rejected=len(summary.rejected),
-            )
-        self._load()
+        outcome = sync_now_text(self.sync, busy_key="ui.syncpage.busy", done_key="ui.syncpage.done")
+        self.error, self.message = outcome.error, outcome.message
+        if outcome.error is None:
+            self._load()
         self.changed()
-        return summary is not None
+        return outcome.summary is not None
 
     def close(self) -> None:
         for unsubscribe in self._unsubscribe:

@@ -9,7 +9,7 @@ from typing import Any
 from app.i18n import tr
 from app.services.device import Device
 from app.services.sync_service import SyncService
-from app.viewmodels.base import Navigator, error_text
+from app.viewmodels.base import Navigator, error_text, sync_now_text
 from app.viewmodels.team.data import (
     URGENT,
     Clock,
@@ -188,23 +188,10 @@ class ShiftSummaryViewModel(TeamScreen):
         """Sync at once (call off the UI thread). True when everything went to the server."""
         self.error, self.message = None, None
         self.changed()
-        try:
-            summary = self.sync.sync_now()
-        except LinliError as exc:
-            self.error = error_text(exc)
-            self.changed()
-            return False
-        if summary is None:
-            self.message = tr("ui.team.sync_busy")
-        else:
-            self.message = tr(
-                "ui.team.synced",
-                sent=summary.acked,
-                received=summary.received,
-                rejected=len(summary.rejected),
-            )
+        outcome = sync_now_text(self.sync, busy_key="ui.team.sync_busy", done_key="ui.team.synced")
+        self.error, self.message = outcome.error, outcome.message
         self.changed()
-        return summary is not None and summary.pending == 0
+        return outcome.summary is not None and outcome.summary.pending == 0
 
     def open_request(self, request_id: str) -> None:
         self.nav.go(f"/request/{request_id}")
