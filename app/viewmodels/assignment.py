@@ -15,7 +15,7 @@ from typing import Any, Final
 from app.i18n import language, tr
 from app.services.device import Device
 from app.services.sync_service import SyncService
-from app.viewmodels.base import Navigator, Observable
+from app.viewmodels.base import Navigator, ViewModel
 from app.viewmodels.field_common import (
     Clock,
     Rejection,
@@ -89,7 +89,7 @@ def result_fields(assignment_type: str, lang: str) -> list[ResultField]:
     ]
 
 
-class AssignmentViewModel(Observable):
+class AssignmentViewModel(ViewModel):
     """State of ``/assignment/{id}``. Call :meth:`close` when the screen goes."""
 
     def __init__(
@@ -116,15 +116,10 @@ class AssignmentViewModel(Observable):
         self.saved: str | None = None
         self.rejection: Rejection | None = None
         self._form_for: str | None = None
-        self._unsubscribe = [device.subscribe(self.refresh)]
+        self.watch(device, self.refresh)
         if sync is not None:
-            self._unsubscribe.append(sync.subscribe(self._sync_changed))
+            self.watch(sync, self._sync_changed)
         self.refresh()
-
-    def close(self) -> None:
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe = []
 
     # ------------------------------------------------------------------ what is shown
 

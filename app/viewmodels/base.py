@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
 
 from app.i18n import language, tr
@@ -11,7 +12,7 @@ from sync import i18n
 from sync.client import SyncSummary
 from sync.errors import LinliError
 
-__all__ = ["Navigator", "Observable", "SyncOutcome", "error_text", "sync_now_text"]
+__all__ = ["Navigator", "Observable", "SyncOutcome", "ViewModel", "error_text", "sync_now_text"]
 
 
 class Navigator(Protocol):
@@ -26,6 +27,23 @@ class Navigator(Protocol):
     def refresh(self) -> None:
         """Rebuild the screens on the stack (after the language changed)."""
         ...
+
+
+class ViewModel(Observable):
+    """An observable screen state that follows other observables (the device, the sync status)
+    until the screen closes it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._watches: list[Callable[[], None]] = []
+
+    def watch(self, source: Observable, callback: Callable[[], None]) -> None:
+        self._watches.append(source.subscribe(callback))
+
+    def close(self) -> None:
+        for unsubscribe in self._watches:
+            unsubscribe()
+        self._watches = []
 
 
 def error_text(exc: BaseException, **_: Any) -> str:

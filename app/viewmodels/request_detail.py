@@ -14,7 +14,7 @@ from typing import Any, Final
 from app.i18n import language, tr
 from app.services.device import Device
 from app.services.sync_service import SyncService
-from app.viewmodels.base import Navigator, Observable
+from app.viewmodels.base import Navigator, ViewModel
 from app.viewmodels.field_common import (
     Clock,
     Rejection,
@@ -48,7 +48,7 @@ ACTION_KEYS: Final = {
 }
 
 
-class RequestDetailViewModel(Observable):
+class RequestDetailViewModel(ViewModel):
     """State of ``/request/{id}``. Call :meth:`close` when the screen goes."""
 
     def __init__(
@@ -71,15 +71,10 @@ class RequestDetailViewModel(Observable):
         self.busy = False
         self.error: str | None = None
         self.rejection: Rejection | None = None
-        self._unsubscribe = [device.subscribe(self.refresh)]
+        self.watch(device, self.refresh)
         if sync is not None:
-            self._unsubscribe.append(sync.subscribe(self._sync_changed))
+            self.watch(sync, self._sync_changed)
         self.refresh()
-
-    def close(self) -> None:
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe = []
 
     # ------------------------------------------------------------------ what is shown
 

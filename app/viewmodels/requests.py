@@ -10,7 +10,7 @@ from typing import Any, Final
 from app.i18n import language, tr
 from app.services.device import Device
 from app.services.sync_service import SyncService
-from app.viewmodels.base import Navigator, Observable
+from app.viewmodels.base import Navigator, ViewModel
 from app.viewmodels.field_common import (
     Clock,
     countdown_text,
@@ -50,7 +50,7 @@ def member_names(device: Device) -> dict[str, str]:
     return {m["id"]: str(m.get("name") or m["id"]) for m in device.find("member")}
 
 
-class RequestListViewModel(Observable):
+class RequestListViewModel(ViewModel):
     """State of the ``/requests`` tab. Call :meth:`close` when the screen goes; call
     :meth:`refresh` now and then so the countdowns move."""
 
@@ -69,16 +69,11 @@ class RequestListViewModel(Observable):
         self.rows: list[RequestRow] = []
         self.open_count = 0
         self.overdue_count = 0
-        self._unsubscribe = [device.subscribe(self.refresh)]
+        self.watch(device, self.refresh)
         if sync is not None:
-            self._unsubscribe.append(sync.subscribe(self._sync_changed))
+            self.watch(sync, self._sync_changed)
         self._rejection_count = -1
         self.refresh()
-
-    def close(self) -> None:
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe = []
 
     def status_options(self) -> list[tuple[str, str]]:
         return [(OPEN, tr("ui.field.requests.open")), *options("request.status", language())]

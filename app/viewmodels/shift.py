@@ -17,7 +17,7 @@ from typing import Any
 from app.i18n import language, tr
 from app.services.device import Device
 from app.services.sync_service import SyncService
-from app.viewmodels.base import Navigator, Observable
+from app.viewmodels.base import Navigator, ViewModel
 from app.viewmodels.field_common import (
     Clock,
     current_rejections,
@@ -109,7 +109,7 @@ def bucket(status: Any) -> str | None:
     return None
 
 
-class ShiftViewModel(Observable):
+class ShiftViewModel(ViewModel):
     """State of the home tab. Call :meth:`close` when the screen goes."""
 
     def __init__(
@@ -129,15 +129,10 @@ class ShiftViewModel(Observable):
         self.counts = Counts()
         self.shown = 0
         self._rejection_count = -1
-        self._unsubscribe = [device.subscribe(self.refresh)]
+        self.watch(device, self.refresh)
         if sync is not None:
-            self._unsubscribe.append(sync.subscribe(self._sync_changed))
+            self.watch(sync, self._sync_changed)
         self.refresh()
-
-    def close(self) -> None:
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe = []
 
     # ------------------------------------------------------------------ choices
 

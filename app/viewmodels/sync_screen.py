@@ -15,7 +15,7 @@ from typing import Any
 
 from app.i18n import language, tr
 from app.services.sync_service import SyncService, SyncStatus
-from app.viewmodels.base import Navigator, Observable, sync_now_text
+from app.viewmodels.base import Navigator, ViewModel, sync_now_text
 from sync import i18n
 from sync.client import SyncSummary
 from sync.domain import ENUMS, KINDS, field_label, kind_label, label
@@ -124,13 +124,14 @@ def receipt_row(raw: Mapping[str, Any]) -> ReceiptRow:
     )
 
 
-class SyncScreenViewModel(Observable):
+class SyncScreenViewModel(ViewModel):
     def __init__(self, sync: SyncService, nav: Navigator) -> None:
         super().__init__()
         self.sync, self.device, self.nav = sync, sync.device, nav
         self.error: str | None = None
         self.message: str | None = None
-        self._unsubscribe = [sync.subscribe(self.changed), self.device.subscribe(self._reload)]
+        self.watch(sync, self.changed)
+        self.watch(self.device, self._reload)
         self.receipts: list[ReceiptRow] = []
         self.rejections: list[RejectionRow] = []
         self._load()
@@ -240,10 +241,6 @@ class SyncScreenViewModel(Observable):
             self._load()
         self.changed()
         return outcome.summary is not None
-
-    def close(self) -> None:
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
 
 
 def _newest(items: Iterable[Any]) -> list[Any]:
