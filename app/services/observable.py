@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
+
+log = logging.getLogger(__name__)
 
 
 class Observable:
@@ -28,4 +31,9 @@ class Observable:
         with self._sub_lock:
             subscribers = list(self._subscribers)
         for callback in subscribers:
-            callback()
+            # One broken subscriber (a screen torn down mid-update) must not stop the others,
+            # nor the thread that announced the change — the background sync among them.
+            try:
+                callback()
+            except Exception:
+                log.exception("a change subscriber failed")

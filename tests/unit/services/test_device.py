@@ -157,3 +157,17 @@ def test_a_pulled_change_from_the_future_still_loses_to_the_next_local_edit(tmp_
     device.change("request", other.entity_id, set={"status": "acknowledged"})
     mine = device.get("request", other.entity_id)
     assert mine is not None and mine["status"] == "acknowledged"
+
+
+def test_a_failing_subscriber_does_not_stop_the_others() -> None:
+    from app.services.observable import Observable
+
+    source, seen = Observable(), []
+
+    def broken() -> None:
+        raise RuntimeError("screen gone")
+
+    source.subscribe(broken)
+    source.subscribe(lambda: seen.append(1))
+    source.changed()
+    assert seen == [1]
