@@ -1,10 +1,11 @@
 """Human names for ids: place paths, team names, member names and household addresses.
 
-The command line accepts an id or, where one record has it, its name: a place by its path of names
-(``观海轩社区/5栋/1单元``; any tail of the full path from the district down will do, and a
-segment may leave out the start of a name: ``5栋`` for ``观海轩 5栋`` if nothing is called ``5栋``), a team or a
-member by name, a household by its unit's path and room (``观海轩社区/5栋/1单元/301``). An unknown
-or ambiguous name is a coded error (``names.unknown``, ``names.ambiguous``) listing candidates.
+The command line accepts an id or, where one record has it, its name: a place by its path of
+names (``观海轩社区/5栋/1单元``; any tail of the full path from the district down will do, and a
+segment may leave out the start of a name — ``5栋`` for ``观海轩 5栋`` — if nothing is called
+``5栋``), a team or a member by name, a household by its unit's path and room
+(``观海轩社区/5栋/1单元/301``), an active device by its label or its member's name. An unknown or
+ambiguous name is a coded error (``names.unknown``, ``names.ambiguous``) listing candidates.
 
 Names are encrypted at rest, so a :class:`Directory` reads the merged records of one kind at a time
 through the vault, only when a text is not already an id (ids are checked in plaintext).
@@ -18,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from sync.errors import ValidationError
-from sync.server import db
+from sync.server import db, devices
 from sync.server.runtime import Runtime
 from sync.server.state import record_aad
 
@@ -131,6 +132,30 @@ class Directory:
         ]
         return _one("household", text, found, homes, [])
 
+    def device(self, text: str) -> str:
+        """A device id, or the label or member name of exactly one active device. A text that
+        names none is returned as it is (the caller reports an unknown device)."""
+        with self.rt.db.read() as conn:
+            rows = devices.listing(conn, self.rt.vault)
+        if any(r["device_id"] == text for r in rows):
+            return text
+        active = [r for r in rows if not r["revoked"]]
+        found = [r for r in active if _norm(str(r["label"])) == _norm(text)]
+        if not found:
+            people = {mid for mid, m in self.records("member").items() if _same_name(m, text)}
+            found = [r for r in active if r["member_id"] in people]
+        labels = {
+            r["device_id"]: f"{r['label'] or self.name('member', r['member_id'])}" for r in found
+        }
+        if len(found) > 1:
+            raise ValidationError(
+                "names.ambiguous",
+                kind="device",
+                name=text,
+                candidates=_listing(list(labels), labels),
+            )
+        return str(found[0]["device_id"]) if found else text
+
     def target(self, kind: str, text: str) -> str:
         """An assignment target: a household or a place."""
         return self.household(text) if kind == "household" else self.place(text)
@@ -140,7 +165,7 @@ class Directory:
             return text
         records = self.records(kind)
         labels = {rid: str(r.get("name", "")) for rid, r in records.items()}
-        found = [rid for rid, name in labels.items() if _norm(name) == _norm(text)]
+        found = [rid for rid, r in records.items() if _same_name(r, text)]
         return _one(kind, text, found, labels, [text])
 
 
@@ -152,6 +177,10 @@ def _ends(name: str, typed: str) -> bool:
     """``5栋`` for ``观海轩 5栋`` (but not ``1单元`` for ``11单元``)."""
     before = name[: len(name) - len(typed)]
     return name.endswith(typed) and not (before[-1:].isascii() and before[-1:].isalnum())
+
+
+def _same_name(record: Mapping[str, Any], text: str) -> bool:
+    return _norm(str(record.get("name", ""))) == _norm(text)
 
 
 def _tail(path: list[str], wanted: list[str], match: Callable[[str, str], bool]) -> bool:

@@ -75,6 +75,7 @@ def register(group: click.Group, lang: str) -> None:
     @click.pass_context
     def revoke(ctx: click.Context, device: str) -> None:
         rt = runtime(ctx)
+        device = Directory(rt).device(device)
         with rt.db.write() as conn:
             done = devices.revoke(conn, device, now_ms())
         logs.event("revoke", device=device, done=done)

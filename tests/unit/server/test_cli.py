@@ -16,9 +16,11 @@ from sync.server import admin, config, db
 from sync.server.cli import build, main
 from sync.server.db import Database
 from sync.server.runtime import Runtime
+from sync.server.service import SyncService
 from sync.server.state import record_aad
 from tests.integration.server.world import World, build_world
 from tests.unit.server.conftest import make_runtime
+from tests.unit.server.inproc import LocalPhone
 
 LOCALES = Path(__file__).resolve().parents[3] / "sync" / "locales"
 
@@ -273,3 +275,21 @@ def test_runtime_and_database_close_as_context_managers(data_dir: Path) -> None:
             pass
         assert database.engine.pool.checkedin() == 1
     assert database.engine.pool.checkedin() == 0
+
+
+def test_revoke_takes_a_device_id_label_or_member_name(data_dir: Path, world: World) -> None:
+    with Runtime.open(config.resolve(data_dir)) as rt:
+        service = SyncService(rt)
+        first, second = (LocalPhone.enrolled(rt, service, world.volunteer_a) for _ in range(2))
+        lead = LocalPhone.enrolled(rt, service, world.lead_a)
+    listing = ok(data_dir, "devices")
+    assert "3 phone(s)." in listing and "观海轩1栋邻里服务队" in listing and "never" in listing
+    twice = run(data_dir, "revoke", "王桂兰")
+    assert twice.exit_code == 2
+    assert first.device_id in twice.stderr and second.device_id in twice.stderr
+    assert lead.device_id in ok(data_dir, "revoke", "刘志强")
+    assert first.device_id in ok(data_dir, "revoke", first.device_id)
+    assert second.device_id in ok(data_dir, "revoke", "测试")  # the one active device so labelled
+    rows = json.loads(ok(data_dir, "devices", "--json"))
+    assert all(r["revoked"] for r in rows)
+    assert run(data_dir, "revoke", "王桂兰").exit_code == 1  # no active device left
