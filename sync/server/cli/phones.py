@@ -69,7 +69,9 @@ def register(group: click.Group, lang: str) -> None:
         if not no_terminal_qr:
             image.terminal(compact=True)
 
-    @group.command("revoke", help=h("revoke"), short_help=h("revoke_short"))
+    @group.command(
+        "revoke", help=f"{h('revoke')}\n\nDEVICE: {h('device')}", short_help=h("revoke_short")
+    )
     @click.argument("device", metavar="DEVICE")
     @global_options(lang)
     @click.pass_context

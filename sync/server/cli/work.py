@@ -18,7 +18,9 @@ def register(group: click.Group, lang: str) -> None:
     def h(key: str) -> str:
         return t(f"server.cli.help.{key}", lang)
 
-    @group.command("import-households", help=h("import_long"), short_help=h("import"))
+    @group.command(
+        "import-households", help=f"{h('import_long')}\n\nCSV: {h('csv')}", short_help=h("import")
+    )
     @click.argument("csv", type=click.Path(path_type=Path), metavar="CSV")
     @click.option("--community", required=True, help=h("community"))
     @global_options(lang)
