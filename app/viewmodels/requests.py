@@ -18,11 +18,9 @@ from app.viewmodels.field_common import (
     household_label,
     utc_now,
 )
-from sync.domain import attention, label, options, sla_remaining
+from sync.domain import URGENCY_RANK, URGENT_LEVELS, attention, label, options, sla_remaining
 
 OPEN: Final = "open"  # the status filter of every request not yet answered
-URGENT: Final = frozenset({"urgent", "emergency"})
-_URGENCY_RANK: Final = {"emergency": 0, "urgent": 1, "routine": 2}
 
 
 @dataclass(frozen=True)
@@ -138,7 +136,11 @@ class RequestListViewModel(ViewModel):
 
         def order(r: Mapping[str, Any]) -> tuple[Any, ...]:
             if _is_open(r):
-                return (0, _URGENCY_RANK.get(str(r.get("urgency")), 9), str(r.get("due") or "~"))
+                return (
+                    0,
+                    URGENCY_RANK.get(str(r.get("urgency")), len(URGENCY_RANK)),
+                    str(r.get("due") or "~"),
+                )
             return (1, 0, _negate(str(r.get("created_at") or "")))
 
         self.rows = []
@@ -156,7 +158,7 @@ class RequestListViewModel(ViewModel):
                     description=str(r.get("description") or ""),
                     sla_text=countdown_text(sla_remaining(r, now)),
                     overdue=attention.is_overdue(r, now),
-                    highlight=_is_open(r) and urgency in URGENT,
+                    highlight=_is_open(r) and urgency in URGENT_LEVELS,
                     assignee=members.get(str(r.get("assignee_id")), ""),
                     rejected=str(r["id"]) in rejected,
                 )

@@ -3,8 +3,8 @@ coverage, search and filters.
 
 "Today's" assignments are the open ones (whatever their date: overdue work stays in sight) and
 those closed today (done on a visit or due today). Cancelled work is not shown. A team lead may
-switch from "mine" to the whole team's. Progress buckets match the team board: ``done``;
-``revisit`` (no answer, refused, waiting for a return visit); ``todo`` (pending, in progress).
+switch from "mine" to the whole team's. Progress buckets are the domain's
+(:func:`sync.domain.progress_bucket`), as on the team board.
 """
 
 from __future__ import annotations
@@ -27,18 +27,22 @@ from app.viewmodels.field_common import (
     natural_key,
     utc_now,
 )
-from sync.domain import attention, key_care, label, options
+from sync.domain import (
+    PRIORITY_RANK,
+    REVISIT_DUE_STATUSES,
+    attention,
+    key_care,
+    label,
+    options,
+    progress_bucket,
+)
 
 MINE, TEAM = "mine", "team"
-DONE = frozenset({"done"})
-REVISIT = frozenset({"no_answer", "refused", "revisit"})
-TODO = frozenset({"pending", "in_progress"})
 FILTERS = {
     "type": "assignment.type",
     "status": "assignment.status",
     "priority": "assignment.priority",
 }
-_PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
 
 @dataclass(frozen=True)
@@ -97,16 +101,6 @@ def on_today(assignment: Mapping[str, Any], now: datetime) -> bool:
     visits = assignment.get("visits") or []
     last = visits[-1].get("at") if visits else None
     return is_today(last, now) or is_today(assignment.get("due"), now)
-
-
-def bucket(status: Any) -> str | None:
-    if status in DONE:
-        return "done"
-    if status in REVISIT:
-        return "revisit"
-    if status in TODO:
-        return "todo"
-    return None
 
 
 class ShiftViewModel(ViewModel):
@@ -202,7 +196,7 @@ class ShiftViewModel(ViewModel):
         done = todo = revisit = overdue = 0
         rows: list[tuple[tuple[str, str], dict[str, Any], AssignmentRow]] = []
         for a in found:
-            b = bucket(a.get("status"))
+            b = progress_bucket(a.get("status"))
             done += b == "done"
             todo += b == "todo"
             revisit += b == "revisit"
@@ -263,7 +257,7 @@ class ShiftViewModel(ViewModel):
         address = household_label(household) if household else self._place_of(a, household)[0]
         status = str(a.get("status"))
         revisit = ""
-        if status in ("no_answer", "revisit") and a.get("revisit_due"):
+        if status in REVISIT_DUE_STATUSES and a.get("revisit_due"):
             revisit = tr("ui.field.home.revisit_at", time=local_time(a.get("revisit_due"), now))
         names = " ".join(str(p.get("name") or "") for p in people)
         return AssignmentRow(
@@ -318,7 +312,7 @@ class ShiftViewModel(ViewModel):
             order = (
                 natural_key(str(household.get("room") or "")),
                 not row.overdue,
-                _PRIORITY_RANK.get(row.priority, 9),
+                PRIORITY_RANK.get(row.priority, len(PRIORITY_RANK)),
                 row.due,
             )
             units.setdefault(building, {}).setdefault(unit, []).append((order, row))

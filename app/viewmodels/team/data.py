@@ -1,8 +1,7 @@
 """Records of the team and the rows the team screens show; the base of the team screens.
 
-Progress buckets of an assignment: ``done``; ``revisit`` (nobody answered, refused, or waiting
-for a return visit — someone has to go back); ``todo`` (pending or in progress). Cancelled
-assignments count nowhere. ``overdue`` counts open assignments past their deadline.
+Progress buckets of an assignment are the domain's (:func:`sync.domain.progress_bucket`):
+``done``; ``revisit`` (someone has to go back); ``todo``. Cancelled assignments count nowhere. ``overdue`` counts open assignments past their deadline.
 """
 
 from __future__ import annotations
@@ -15,14 +14,10 @@ from typing import Any
 from app.i18n import language, tr
 from app.services.device import Device
 from app.viewmodels.base import Navigator, Observable
-from sync.domain import attention, label, parse_iso
+from sync.domain import ROLE_RANK, attention, label, parse_iso, progress_bucket
 
 Clock = Callable[[], datetime]
 UNASSIGNED = "unassigned"  # the member id of the "not assigned to anyone" row
-DONE = frozenset({"done"})
-REVISIT = frozenset({"no_answer", "refused", "revisit"})
-TODO = frozenset({"pending", "in_progress"})
-URGENT = frozenset({"urgent", "emergency"})
 
 
 def utc_now() -> datetime:
@@ -67,10 +62,10 @@ class Progress:
 def progress_of(assignments: Iterable[Mapping[str, Any]], now: datetime) -> Progress:
     done = todo = revisit = overdue = 0
     for a in assignments:
-        status = a.get("status")
-        done += status in DONE
-        todo += status in TODO
-        revisit += status in REVISIT
+        bucket = progress_bucket(a.get("status"))
+        done += bucket == "done"
+        todo += bucket == "todo"
+        revisit += bucket == "revisit"
         overdue += attention.is_overdue(a, now)
     return Progress(done, todo, revisit, overdue)
 
@@ -125,8 +120,10 @@ class TeamData:
 
     def members(self) -> list[dict[str, Any]]:
         found = self.device.find("member", {"team_id": self.team_id}) if self.team_id else []
-        order = {"team_lead": 0, "coordinator": 1}
-        return sorted(found, key=lambda m: (order.get(m.get("role", ""), 2), m.get("name", "")))
+        return sorted(
+            found,
+            key=lambda m: (ROLE_RANK.get(m.get("role", ""), len(ROLE_RANK)), m.get("name", "")),
+        )
 
     def assignments(self) -> list[dict[str, Any]]:
         if not self.team_id:
