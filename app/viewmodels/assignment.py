@@ -17,15 +17,13 @@ from app.services.device import Device
 from app.services.sync_service import SyncService
 from app.viewmodels.base import Navigator, ViewModel
 from app.viewmodels.field_common import (
-    Clock,
     Rejection,
     current_rejections,
     dismiss_rejection,
     household_label,
-    local_time,
     problem_text,
-    utc_now,
 )
+from app.viewmodels.timefmt import Clock, local_time, utc_now
 from sync.domain import (
     REVISIT_DUE_STATUSES,
     attention,

@@ -16,17 +16,14 @@ from app.services.device import Device
 from app.services.sync_service import SyncService
 from app.viewmodels.base import Navigator, ViewModel
 from app.viewmodels.field_common import (
-    Clock,
     Rejection,
-    countdown_text,
     current_rejections,
     dismiss_rejection,
     household_label,
-    local_time,
     problem_text,
-    utc_now,
 )
 from app.viewmodels.requests import member_names
+from app.viewmodels.timefmt import Clock, countdown_text, local_time, utc_now
 from sync.domain import REQUEST_MACHINE, attention, changes, label, sla_remaining, to_iso
 from sync.errors import LinliError
 

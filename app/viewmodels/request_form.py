@@ -15,13 +15,8 @@ from typing import Any, Final
 from app.i18n import language, tr
 from app.services.device import Device
 from app.viewmodels.base import Navigator, Observable
-from app.viewmodels.field_common import (
-    Clock,
-    household_label,
-    natural_key,
-    problem_text,
-    utc_now,
-)
+from app.viewmodels.field_common import household_label, natural_key, problem_text
+from app.viewmodels.timefmt import Clock, utc_now
 from sync.domain import URGENT_LEVELS, changes, is_phone, label, options, to_iso
 from sync.errors import LinliError
 

@@ -11,13 +11,8 @@ from app.i18n import language, tr
 from app.services.device import Device
 from app.services.sync_service import SyncService
 from app.viewmodels.base import Navigator, ViewModel
-from app.viewmodels.field_common import (
-    Clock,
-    countdown_text,
-    current_rejections,
-    household_label,
-    utc_now,
-)
+from app.viewmodels.field_common import current_rejections, household_label
+from app.viewmodels.timefmt import Clock, countdown_text, utc_now
 from sync.domain import URGENCY_RANK, URGENT_LEVELS, attention, label, options, sla_remaining
 
 OPEN: Final = "open"  # the status filter of every request not yet answered

@@ -18,15 +18,8 @@ from app.i18n import language, tr
 from app.services.device import Device
 from app.services.sync_service import SyncService
 from app.viewmodels.base import Navigator, ViewModel
-from app.viewmodels.field_common import (
-    Clock,
-    current_rejections,
-    household_label,
-    is_today,
-    local_time,
-    natural_key,
-    utc_now,
-)
+from app.viewmodels.field_common import current_rejections, household_label, natural_key
+from app.viewmodels.timefmt import Clock, is_today, local_time, utc_now
 from sync.domain import (
     PRIORITY_RANK,
     REVISIT_DUE_STATUSES,

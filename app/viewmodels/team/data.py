@@ -6,35 +6,18 @@ Progress buckets of an assignment are the domain's (:func:`sync.domain.progress_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from app.i18n import language, tr
 from app.services.device import Device
 from app.viewmodels.base import Navigator, Observable
-from sync.domain import ROLE_RANK, attention, label, parse_iso, progress_bucket
+from app.viewmodels.timefmt import Clock, local_time, utc_now
+from sync.domain import ROLE_RANK, attention, label, progress_bucket
 
-Clock = Callable[[], datetime]
 UNASSIGNED = "unassigned"  # the member id of the "not assigned to anyone" row
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def local_time(when: Any, *, with_date: bool = False) -> str:
-    """A record time (ISO text or datetime) as the phone's local ``HH:MM`` (``MM-DD HH:MM``
-    with the date); "" if there is none."""
-    if isinstance(when, str):
-        try:
-            when = parse_iso(when)
-        except ValueError:
-            return ""
-    if not isinstance(when, datetime):
-        return ""
-    return when.astimezone().strftime("%m-%d %H:%M" if with_date else "%H:%M")
 
 
 def due_key(record: Mapping[str, Any]) -> str:
