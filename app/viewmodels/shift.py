@@ -27,8 +27,8 @@ from sync.domain import (
     key_care,
     label,
     options,
-    progress_bucket,
 )
+from sync.domain.progress import Progress, progress_of
 
 MINE, TEAM = "mine", "team"
 FILTERS = {
@@ -77,14 +77,6 @@ class BuildingGroup:
         return tr("ui.field.home.coverage", visited=self.visited, assigned=self.assigned)
 
 
-@dataclass(frozen=True)
-class Counts:
-    done: int = 0
-    todo: int = 0
-    revisit: int = 0
-    overdue: int = 0
-
-
 def on_today(assignment: Mapping[str, Any], now: datetime) -> bool:
     status = assignment.get("status")
     if status == "cancelled" or status is None:
@@ -113,7 +105,7 @@ class ShiftViewModel(ViewModel):
         self.query = ""
         self.filters: dict[str, str | None] = dict.fromkeys(FILTERS)
         self.groups: list[BuildingGroup] = []
-        self.counts = Counts()
+        self.counts = Progress()
         self.shown = 0
         self._rejection_count = -1
         self.watch(device, self.refresh)
@@ -157,7 +149,7 @@ class ShiftViewModel(ViewModel):
 
     @property
     def empty_text(self) -> str:
-        if self.counts == Counts():
+        if self.counts == Progress():
             return tr("ui.field.home.empty")
         return tr("ui.field.home.no_match")
 
@@ -186,19 +178,13 @@ class ShiftViewModel(ViewModel):
         households = self._households({a.get("target_id") for a in found})
         residents = self._residents(set(households))
         members = self._member_names() if self.scope == TEAM else {}
-        done = todo = revisit = overdue = 0
         rows: list[tuple[tuple[str, str], dict[str, Any], AssignmentRow]] = []
         for a in found:
-            b = progress_bucket(a.get("status"))
-            done += b == "done"
-            todo += b == "todo"
-            revisit += b == "revisit"
             late = attention.is_overdue(a, now)
-            overdue += late
             target = households.get(str(a.get("target_id")), {})
             row = self._row(a, target, residents, members, rejected, late, now)
             rows.append((self._place_of(a, target), target, row))
-        self.counts = Counts(done, todo, revisit, overdue)
+        self.counts = progress_of(found, now)
         self.groups = self._group(rows, found)
         self.shown = sum(len(u.rows) for g in self.groups for u in g.units)
         self.changed()

@@ -4,7 +4,7 @@ Both the phone and the server import this package to validate ops and to make th
 itself is :mod:`sync.merge`. Modules: ``enums`` (value sets), ``values`` (value checks),
 ``schema`` (record kinds), ``machines`` (status machines), ``validation`` (``validate_op``),
 ``changes`` (op builders), ``times`` (record times, SLA), ``attention`` (overdue, key care),
-``labels`` (UI text), ``vocab`` (roles, door outcomes, progress buckets, ranks).
+``labels`` (UI text), ``progress`` (counts of assignments), ``vocab`` (roles, door outcomes, progress buckets, ranks).
 """
 
 from sync.domain.attention import CLOSED, deadline, is_overdue, key_care, sla_remaining

@@ -14,13 +14,12 @@ from app.viewmodels.team.data import (
     AssignmentRow,
     Clock,
     MemberRow,
-    Progress,
     TeamScreen,
     due_key,
-    progress_of,
     utc_now,
 )
 from sync.domain import URGENT_LEVELS, attention, label, progress_bucket
+from sync.domain.progress import Progress, progress_of
 from sync.errors import LinliError
 
 

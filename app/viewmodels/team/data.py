@@ -6,7 +6,7 @@ Progress buckets of an assignment are the domain's (:func:`sync.domain.progress_
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +15,8 @@ from app.i18n import language, tr
 from app.services.device import Device
 from app.viewmodels.base import Navigator, Observable
 from app.viewmodels.timefmt import Clock, local_time, utc_now
-from sync.domain import ROLE_RANK, attention, label, progress_bucket
+from sync.domain import ROLE_RANK, attention, label
+from sync.domain.progress import Progress
 
 UNASSIGNED = "unassigned"  # the member id of the "not assigned to anyone" row
 
@@ -24,33 +25,6 @@ def due_key(record: Mapping[str, Any]) -> str:
     """Sorts by the next deadline (ISO text sorts as time); undated last."""
     when = attention.deadline(record)
     return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else str(record.get("due") or "~")
-
-
-@dataclass(frozen=True)
-class Progress:
-    done: int = 0
-    todo: int = 0
-    revisit: int = 0
-    overdue: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.done + self.todo + self.revisit
-
-    @property
-    def fraction(self) -> float:
-        return self.done / self.total if self.total else 0.0
-
-
-def progress_of(assignments: Iterable[Mapping[str, Any]], now: datetime) -> Progress:
-    done = todo = revisit = overdue = 0
-    for a in assignments:
-        bucket = progress_bucket(a.get("status"))
-        done += bucket == "done"
-        todo += bucket == "todo"
-        revisit += bucket == "revisit"
-        overdue += attention.is_overdue(a, now)
-    return Progress(done, todo, revisit, overdue)
 
 
 @dataclass(frozen=True)

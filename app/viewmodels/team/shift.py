@@ -12,15 +12,14 @@ from app.services.sync_service import SyncService
 from app.viewmodels.base import Navigator, error_text, sync_now_text
 from app.viewmodels.team.data import (
     Clock,
-    Progress,
     RequestRow,
     TeamScreen,
     due_key,
     local_time,
-    progress_of,
     utc_now,
 )
 from sync.domain import URGENT_LEVELS, changes, to_iso
+from sync.domain.progress import Progress, progress_of
 from sync.errors import LinliError
 
 SHIFT_HOURS = 8  # the length of a shift a team lead starts from the phone

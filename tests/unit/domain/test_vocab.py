@@ -19,6 +19,7 @@ from sync.domain import (
     progress_bucket,
 )
 from sync.domain.enums import ASSIGNMENT_STATUSES, PRIORITIES, URGENCIES
+from sync.domain.progress import Progress, door_counts, progress_of
 
 NOW = datetime(2022, 4, 1, 10, 0, tzinfo=UTC)
 
@@ -83,3 +84,27 @@ def test_progress_bucket_of_each_status(status: str, bucket: str | None) -> None
 def test_ranks_put_the_most_pressing_first() -> None:
     assert sorted(PRIORITIES, key=PRIORITY_RANK.__getitem__) == ["urgent", "high", "normal", "low"]
     assert sorted(URGENCIES, key=URGENCY_RANK.__getitem__) == ["emergency", "urgent", "routine"]
+
+
+def test_progress_and_door_counts_of_a_set_of_assignments() -> None:
+    assignments = [
+        {"status": "done"},
+        {"status": "pending", "due": "2022-04-01T09:00:00Z"},
+        {"status": "in_progress"},
+        {"status": "no_answer", "revisit_due": "2022-04-01T09:30:00Z"},
+        {"status": "no_answer", "revisit_due": "2022-04-01T11:00:00Z"},
+        {"status": "refused"},
+        {"status": "revisit"},
+        {"status": "cancelled"},
+    ]
+    progress = progress_of(assignments, NOW)
+    assert progress == Progress(done=1, todo=2, revisit=4, overdue=2)
+    assert progress.total == 7 and progress.fraction == 1 / 7
+    assert door_counts(assignments, NOW) == {
+        "done": 1,
+        "no_answer": 1,
+        "refused": 1,
+        "revisit_due": 2,
+        "pending": 2,
+    }
+    assert list(door_counts([], NOW)) == list(DOOR_OUTCOMES)
