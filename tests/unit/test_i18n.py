@@ -88,8 +88,13 @@ def test_english_plurals_follow_the_number() -> None:
     assert i18n.fill("{n} {n:change|changes}", {"n": 0}) == "0 changes"
     assert i18n.t("ui.syncpage.pending", "en", n=1).endswith("1 change")
     assert i18n.t("ui.syncpage.pending", "en", n=3).endswith("3 changes")
-    assert i18n.t("server.cli.devices_total", "en", count=1) == "1 phone."
-    assert i18n.t("server.cli.devices_total", "zh-CN", count=2) == "共 2 台手机。"
+    assert "1 unfinished change was discarded" in i18n.t(
+        "store.notice.torn_tail_dropped", "en", count=1
+    )
+    assert "2 unfinished changes were discarded" in i18n.t(
+        "store.notice.torn_tail_dropped", "en", count=2
+    )
+    assert "2" in i18n.t("store.notice.torn_tail_dropped", "zh-CN", count=2)
 
 
 def test_a_template_that_does_not_fit_its_parameters_comes_back_as_it_is() -> None:
