@@ -11,8 +11,8 @@ from app.i18n import tr
 from app.ui import theme
 from app.ui.context import UiContext
 from app.ui.router import Screen
-from app.ui.views.field.parts import LINE, bind, card, flag, muted, named, picker, wide
-from app.ui.widgets import chip, empty_state, scaffold
+from app.ui.views.field.parts import HIGH_PRIORITIES, LINE, card, filter_picker, flag, muted, wide
+from app.ui.widgets import chip, empty_state, vm_screen
 from app.viewmodels.shift import MINE, TEAM, AssignmentRow, BuildingGroup, ShiftViewModel
 
 
@@ -43,7 +43,7 @@ def _row(vm: ShiftViewModel, row: AssignmentRow) -> ft.Control:
         marks.append(flag(tr("ui.field.overdue"), theme.DANGER, ft.Icons.ALARM))
     if row.key_care:
         marks.append(flag(tr("ui.field.key_care"), theme.PRIMARY, ft.Icons.FAVORITE))
-    if row.priority in ("high", "urgent"):
+    if row.priority in HIGH_PRIORITIES:
         marks.append(flag(row.priority_label, theme.WARN, ft.Icons.PRIORITY_HIGH))
     if row.rejected:
         marks.append(flag(tr("ui.field.rejected_short"), theme.DANGER, ft.Icons.ERROR_OUTLINE))
@@ -113,38 +113,29 @@ def home_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
     filter_panel = ft.Column(
         [
             wide(
-                named(
-                    picker(
-                        tr("ui.field.home.filter_type"),
-                        vm.filter_options("type"),
-                        None,
-                        lambda v: vm.set_filter("type", v),
-                        any_text=tr("ui.field.any"),
-                    ),
+                filter_picker(
+                    tr("ui.field.home.filter_type"),
                     "filter-type",
+                    vm.filter_options("type"),
+                    None,
+                    lambda v: vm.set_filter("type", v),
                 )
             ),
             ft.Row(
                 [
-                    named(
-                        picker(
-                            tr("ui.field.home.filter_status"),
-                            vm.filter_options("status"),
-                            None,
-                            lambda v: vm.set_filter("status", v),
-                            any_text=tr("ui.field.any"),
-                        ),
+                    filter_picker(
+                        tr("ui.field.home.filter_status"),
                         "filter-status",
+                        vm.filter_options("status"),
+                        None,
+                        lambda v: vm.set_filter("status", v),
                     ),
-                    named(
-                        picker(
-                            tr("ui.field.home.filter_priority"),
-                            vm.filter_options("priority"),
-                            None,
-                            lambda v: vm.set_filter("priority", v),
-                            any_text=tr("ui.field.any"),
-                        ),
+                    filter_picker(
+                        tr("ui.field.home.filter_priority"),
                         "filter-priority",
+                        vm.filter_options("priority"),
+                        None,
+                        lambda v: vm.set_filter("priority", v),
                     ),
                 ],
                 spacing=6,
@@ -198,12 +189,4 @@ def home_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
             body.append(empty_state(vm.empty_text))
         items.controls = [header_box, *body]
 
-    unsubscribe = bind(ctx, vm, render)
-    return scaffold(
-        ctx,
-        "/home",
-        tr("ui.field.home.title"),
-        items,
-        tab="/home",
-        cleanups=[unsubscribe, vm.close],
-    )
+    return vm_screen(ctx, vm, render, "/home", tr("ui.field.home.title"), items, tab="/home")

@@ -7,20 +7,18 @@ import flet as ft
 from app.i18n import tr
 from app.ui import theme
 from app.ui.context import UiContext
+from app.ui.panels import card, heading, list_tile, muted, scrolling
 from app.ui.router import Screen
-from app.ui.views.team.parts import (
-    card,
-    heading,
+from app.ui.views.team.parts import overdue_chip, progress_bar, progress_chips, tappable
+from app.ui.widgets import (
+    bind,
+    chip,
+    empty_state,
     leads_only,
-    muted,
-    overdue_chip,
-    progress_bar,
-    progress_chips,
-    redraw,
-    scrolling,
-    tappable,
+    scaffold,
+    tap,
+    touch_button,
 )
-from app.ui.widgets import chip, empty_state, scaffold, touch_button
 from app.viewmodels.team import (
     AssignmentRow,
     MemberListViewModel,
@@ -28,6 +26,7 @@ from app.viewmodels.team import (
     ReassignViewModel,
     TeamBoardViewModel,
 )
+from sync.domain.machines import ASSIGNMENT
 
 
 def board_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
@@ -113,12 +112,7 @@ def board_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
             *([member_card(r) for r in vm.rows] or [empty_state(tr("ui.team.no_members"))]),
         ]
 
-    def changed() -> None:
-        render()
-        redraw(ctx)
-
-    render()
-    unsubscribe = vm.subscribe(changed)
+    unsubscribe = bind(ctx, vm, render)
     return scaffold(
         ctx,
         "/team",
@@ -172,20 +166,14 @@ def member_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
             body.controls = [leads_only()]
             return
         rows = [
-            assignment_card(r, vm, can_reassign=r.status not in ("done", "cancelled"))
-            for r in vm.rows
+            assignment_card(r, vm, can_reassign=not ASSIGNMENT.is_final(r.status)) for r in vm.rows
         ]
         body.controls = [
             card([progress_chips(vm.progress, prefix="member"), progress_bar(vm.progress)]),
             *(rows or [empty_state(tr("ui.team.no_assignments"))]),
         ]
 
-    def changed() -> None:
-        render()
-        redraw(ctx)
-
-    render()
-    unsubscribe = vm.subscribe(changed)
+    unsubscribe = bind(ctx, vm, render)
     return scaffold(ctx, route, vm.name, body, cleanups=[unsubscribe, vm.close])
 
 
@@ -197,9 +185,6 @@ def reassign_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
         if "member_id" in params
         else f"/team/reassign/{params['id']}"
     )
-
-    def choose(member_id: str) -> None:
-        vm.reassign(member_id)
 
     def render() -> None:
         if not vm.allowed:
@@ -232,34 +217,23 @@ def reassign_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
             items.append(heading(tr("ui.team.reassign_to")))
             for c in vm.choices:
                 name = tr("ui.team.current", name=c.name) if c.current else c.name
+                icon = ft.Icon(
+                    ft.Icons.CHECK_CIRCLE if c.current else ft.Icons.PERSON_OUTLINE,
+                    color=theme.OK if c.current else theme.MUTED,
+                )
                 items.append(
-                    ft.Semantics(
-                        identifier=f"reassign-to-{c.member_id}",
-                        content=ft.ListTile(
-                            leading=ft.Icon(
-                                ft.Icons.CHECK_CIRCLE if c.current else ft.Icons.PERSON_OUTLINE,
-                                color=theme.OK if c.current else theme.MUTED,
-                            ),
-                            title=ft.Text(name, weight=ft.FontWeight.W_600),
-                            subtitle=ft.Text(
-                                tr("ui.team.choice_load", role=c.role, n=c.open_count)
-                            ),
-                            on_click=lambda _, m=c.member_id: choose(m),
-                            disabled=c.current or vm.busy,
-                            min_height=theme.TOUCH + 8,
-                            shape=ft.RoundedRectangleBorder(radius=10),
-                            bgcolor=ft.Colors.WHITE,
-                        ),
+                    list_tile(
+                        f"reassign-to-{c.member_id}",
+                        icon=icon,
+                        title=name,
+                        subtitle=tr("ui.team.choice_load", role=c.role, n=c.open_count),
+                        on_click=tap(vm.reassign, c.member_id),
+                        disabled=c.current or vm.busy,
                     )
                 )
         body.controls = items
 
-    def changed() -> None:
-        render()
-        redraw(ctx)
-
-    render()
-    unsubscribe = vm.subscribe(changed)
+    unsubscribe = bind(ctx, vm, render)
     return scaffold(
         ctx, route, tr("ui.team.reassign_title"), body, cleanups=[unsubscribe, vm.close]
     )
