@@ -16,8 +16,11 @@ from app.ui.views.field.parts import (
     flag,
     heading,
     info_row,
+    key_care_flag,
+    marks_row,
     muted,
     named,
+    overdue_flag,
     picker,
     rejection_banner,
     text_area,
@@ -110,10 +113,10 @@ def _marks(vm: AssignmentViewModel) -> ft.Control:
         )
     )
     if vm.overdue:
-        marks.append(flag(tr("ui.field.overdue"), theme.DANGER, ft.Icons.ALARM))
+        marks.append(overdue_flag())
     if vm.key_care:
-        marks.append(flag(tr("ui.field.key_care"), theme.PRIMARY, ft.Icons.FAVORITE))
-    return ft.Row(marks, wrap=True, spacing=4, run_spacing=4)
+        marks.append(key_care_flag())
+    return marks_row(marks)
 
 
 def _task(vm: AssignmentViewModel) -> list[ft.Control]:

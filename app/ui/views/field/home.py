@@ -11,8 +11,20 @@ from app.i18n import tr
 from app.ui import theme
 from app.ui.context import UiContext
 from app.ui.router import Screen
-from app.ui.views.field.parts import HIGH_PRIORITIES, LINE, card, filter_picker, flag, muted, wide
-from app.ui.widgets import chip, empty_state, vm_screen
+from app.ui.views.field.parts import (
+    HIGH_PRIORITIES,
+    LINE,
+    card,
+    filter_picker,
+    flag,
+    key_care_flag,
+    marks_row,
+    muted,
+    overdue_flag,
+    rejected_flag,
+    wide,
+)
+from app.ui.widgets import chip, empty_state, tap, vm_screen
 from app.viewmodels.shift import MINE, TEAM, AssignmentRow, BuildingGroup, ShiftViewModel
 
 
@@ -40,13 +52,13 @@ def _row(vm: ShiftViewModel, row: AssignmentRow) -> ft.Control:
     colour = theme.STATUS_COLOURS.get(row.status, theme.MUTED)
     marks: list[ft.Control] = []
     if row.overdue:
-        marks.append(flag(tr("ui.field.overdue"), theme.DANGER, ft.Icons.ALARM))
+        marks.append(overdue_flag())
     if row.key_care:
-        marks.append(flag(tr("ui.field.key_care"), theme.PRIMARY, ft.Icons.FAVORITE))
+        marks.append(key_care_flag())
     if row.priority in HIGH_PRIORITIES:
         marks.append(flag(row.priority_label, theme.WARN, ft.Icons.PRIORITY_HIGH))
     if row.rejected:
-        marks.append(flag(tr("ui.field.rejected_short"), theme.DANGER, ft.Icons.ERROR_OUTLINE))
+        marks.append(rejected_flag())
     when = tr("ui.field.home.due", time=row.due_label) if row.due_label else ""
     details = " · ".join(p for p in (row.type_label, when, row.revisit_label) if p)
     lines: list[ft.Control] = [
@@ -62,14 +74,9 @@ def _row(vm: ShiftViewModel, row: AssignmentRow) -> ft.Control:
     if row.assignee:
         lines.append(muted(tr("ui.field.home.assignee", name=row.assignee)))
     if marks:
-        lines.append(ft.Row(marks, wrap=True, spacing=4, run_spacing=4))
+        lines.append(marks_row(marks))
     accent = theme.DANGER if row.overdue else (theme.PRIMARY if row.key_care else None)
-    return card(
-        ft.Column(lines, spacing=4),
-        lambda _: vm.open(row.id),
-        identifier=f"assignment-{row.id}",
-        accent=accent,
-    )
+    return card(lines, tap(vm.open, row.id), identifier=f"assignment-{row.id}", accent=accent)
 
 
 def _building(group: BuildingGroup) -> ft.Control:

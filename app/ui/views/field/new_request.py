@@ -22,11 +22,7 @@ def _match(vm: NewRequestViewModel, m: HouseholdOption) -> ft.Control:
         ft.Text(m.address, size=14),
         *([muted(m.people)] if m.people else []),
     ]
-    return card(
-        ft.Column(lines, spacing=0),
-        tap(vm.choose_household, m.id),
-        identifier=f"household-{m.id}",
-    )
+    return card(lines, tap(vm.choose_household, m.id), identifier=f"household-{m.id}", spacing=0)
 
 
 def _household(vm: NewRequestViewModel) -> tuple[list[ft.Control], Callable[[], None]]:

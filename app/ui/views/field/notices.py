@@ -38,22 +38,12 @@ def _notice_row(vm: NoticesViewModel, row: NoticeRow) -> ft.Control:
     )
     top: list[ft.Control] = []
     if row.unread:
-        top.append(
-            ft.Semantics(
-                identifier=f"notice-unread-{row.id}",
-                content=flag(tr("ui.field.notices.unread"), theme.PRIMARY, ft.Icons.CIRCLE),
-            )
-        )
+        unread = tr("ui.field.notices.unread")
+        identifier = f"notice-unread-{row.id}"
+        top.append(flag(unread, theme.PRIMARY, ft.Icons.CIRCLE, identifier=identifier))
     top += [_kind_flag(row.kind, row.kind_label), muted(row.published_label)]
     return card(
-        ft.Column(
-            [
-                ft.Row(top, wrap=True, spacing=6, run_spacing=4),
-                title,
-                muted(row.excerpt, size=13),
-            ],
-            spacing=4,
-        ),
+        [ft.Row(top, wrap=True, spacing=6, run_spacing=4), title, muted(row.excerpt, size=13)],
         lambda _: vm.open(row.id),
         identifier=f"notice-{row.id}",
         accent=theme.PRIMARY if row.unread else None,
@@ -110,7 +100,7 @@ def contacts_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
             if c.team:
                 lines.append(muted(c.team))
             lines.append(call_button(c.phone, c.tel_url))
-            rows.append(card(ft.Column(lines, spacing=4), None, identifier=f"contact-{c.id}"))
+            rows.append(card(lines, None, identifier=f"contact-{c.id}"))
         items.controls = rows or [empty_state(tr("ui.field.contacts.empty"))]
 
     return vm_screen(ctx, vm, render, "/contacts", tr("ui.field.contacts.title"), items)

@@ -52,16 +52,31 @@ def flag(
     return ft.Semantics(content=box, identifier=identifier) if identifier else box
 
 
+def overdue_flag() -> ft.Control:
+    return flag(tr("ui.field.overdue"), theme.DANGER, ft.Icons.ALARM)
+
+
+def key_care_flag() -> ft.Control:
+    return flag(tr("ui.field.key_care"), theme.PRIMARY, ft.Icons.FAVORITE)
+
+
+def rejected_flag() -> ft.Control:
+    """The server did not accept a change to this record."""
+    return flag(tr("ui.field.rejected_short"), theme.DANGER, ft.Icons.ERROR_OUTLINE)
+
+
 def card(
-    content: ft.Control,
+    lines: list[ft.Control],
     on_click: Callable[[Any], None] | None,
     *,
     identifier: str,
     accent: str | None = None,
+    spacing: int = 4,
 ) -> ft.Control:
-    """A tappable list item, at least 48 px tall, with an optional coloured left edge."""
+    """A tappable list item of ``lines``, at least 48 px tall, with an optional coloured left
+    edge."""
     box = ft.Container(
-        content,
+        ft.Column(lines, spacing=spacing),
         padding=ft.Padding.only(left=10, right=10, top=8, bottom=8),
         border=ft.Border.only(
             left=ft.BorderSide(4, accent or ft.Colors.TRANSPARENT),
@@ -74,6 +89,11 @@ def card(
         border_radius=6,
     )
     return ft.Semantics(content=box, identifier=identifier, button=on_click is not None)
+
+
+def marks_row(items: list[ft.Control]) -> ft.Row:
+    """A wrapping row of flags and chips."""
+    return ft.Row(items, wrap=True, spacing=4, run_spacing=4)
 
 
 def heading(text: str, *, size: int = 15, identifier: str | None = None) -> ft.Control:

@@ -19,9 +19,11 @@ from app.ui.views.field.parts import (
     heading,
     info_row,
     list_page,
+    marks_row,
     muted,
     named,
     picker,
+    rejected_flag,
     rejection_banner,
     text_area,
     ticker,
@@ -72,15 +74,10 @@ def _request_row(vm: RequestListViewModel, row: RequestRow) -> ft.Control:
     if row.assignee:
         marks.append(muted(tr("ui.field.home.assignee", name=row.assignee)))
     if row.rejected:
-        marks.append(flag(tr("ui.field.rejected_short"), theme.DANGER, ft.Icons.ERROR_OUTLINE))
-    lines.append(ft.Row(marks, wrap=True, spacing=4, run_spacing=4))
+        marks.append(rejected_flag())
+    lines.append(marks_row(marks))
     accent = theme.URGENCY_COLOURS.get(row.urgency) if row.highlight else None
-    return card(
-        ft.Column(lines, spacing=4),
-        lambda _: vm.open(row.id),
-        identifier=f"request-{row.id}",
-        accent=accent,
-    )
+    return card(lines, tap(vm.open, row.id), identifier=f"request-{row.id}", accent=accent)
 
 
 def _filters(vm: RequestListViewModel) -> ft.Control:
@@ -131,12 +128,7 @@ def _facts(vm: RequestDetailViewModel) -> list[ft.Control]:
     status = _status_chip(vm.status, vm.status_label, "request-status")
     controls: list[ft.Control] = [
         heading(vm.category_label, size=18),
-        ft.Row(
-            [status, _urgency_flag(vm.urgency, vm.urgency_label)],
-            wrap=True,
-            spacing=4,
-            run_spacing=4,
-        ),
+        marks_row([status, _urgency_flag(vm.urgency, vm.urgency_label)]),
     ]
     if vm.sla_text:
         colour = theme.DANGER if vm.overdue else theme.WARN

@@ -12,15 +12,7 @@ from app.ui.context import UiContext
 from app.ui.panels import EDGE, card, heading, muted, scrolling
 from app.ui.router import Screen
 from app.ui.views.team.parts import overdue_chip, tappable
-from app.ui.widgets import (
-    SyncNow,
-    bind,
-    chip,
-    empty_state,
-    leads_only,
-    scaffold,
-    touch_button,
-)
+from app.ui.widgets import SyncNow, chip, empty_state, leads_only, touch_button, vm_screen
 from app.viewmodels.team import HandoverViewModel, RequestRow, ShiftSummaryViewModel
 from sync.domain.schema import NOTE_MAX
 
@@ -96,10 +88,7 @@ def handover_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
             items.append(error)
         body.controls = items
 
-    unsubscribe = bind(ctx, vm, render)
-    return scaffold(
-        ctx, "/team/handover", tr("ui.team.handover"), body, cleanups=[unsubscribe, vm.close]
-    )
+    return vm_screen(ctx, vm, render, "/team/handover", tr("ui.team.handover"), body)
 
 
 def _stat(value: int, text: str, colour: str, identifier: str) -> ft.Control:
@@ -198,8 +187,5 @@ def summary_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
             syncing=vm.syncing, progress=vm.sync_progress, error=vm.error, message=vm.message
         )
 
-    unsubscribe = bind(ctx, vm, render)
     content = ft.Column([body, footer], expand=True, spacing=0)
-    return scaffold(
-        ctx, "/team/summary", tr("ui.team.summary"), content, cleanups=[unsubscribe, vm.close]
-    )
+    return vm_screen(ctx, vm, render, "/team/summary", tr("ui.team.summary"), content)
