@@ -15,6 +15,7 @@ from app.ui.views.team.parts import overdue_chip, progress_bar, progress_chips, 
 from app.ui.widgets import chip, empty_state, leads_only, tap, touch_button, vm_screen
 from app.viewmodels.team import (
     AssignmentRow,
+    MemberChoice,
     MemberListViewModel,
     MemberRow,
     ReassignViewModel,
@@ -164,6 +165,39 @@ def member_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
     return vm_screen(ctx, vm, render, route, vm.name, body)
 
 
+def _reassigned(a: AssignmentRow) -> ft.Control:
+    """The task being handed over: status, what, where, who has it now."""
+    what = f"{a.type} · {a.title}" if a.title else a.type
+    tags: list[ft.Control] = [chip(a.status_label, theme.STATUS_COLOURS.get(a.status, theme.MUTED))]
+    if a.overdue:
+        tags.append(overdue_chip())
+    return card(
+        [
+            ft.Row(tags, wrap=True, spacing=6),
+            ft.Text(what, weight=ft.FontWeight.W_600),
+            ft.Text(a.place),
+            muted(tr("ui.team.assignee_now", name=a.assignee)),
+        ]
+    )
+
+
+def _choice(vm: ReassignViewModel, c: MemberChoice) -> ft.Control:
+    """A member to hand the task to, with their open load (the current one greyed out)."""
+    name = tr("ui.team.current", name=c.name) if c.current else c.name
+    icon = ft.Icon(
+        ft.Icons.CHECK_CIRCLE if c.current else ft.Icons.PERSON_OUTLINE,
+        color=theme.OK if c.current else theme.MUTED,
+    )
+    return list_tile(
+        f"reassign-to-{c.member_id}",
+        icon=icon,
+        title=name,
+        subtitle=tr("ui.team.choice_load", role=c.role, n=c.open_count),
+        on_click=tap(vm.reassign, c.member_id),
+        disabled=c.current or vm.busy,
+    )
+
+
 def reassign_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
     vm = ReassignViewModel(ctx.device, ctx.nav, params["id"])
     body = scrolling([])
@@ -177,47 +211,15 @@ def reassign_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
         if not vm.allowed:
             body.controls = [leads_only()]
             return
-        items: list[ft.Control] = []
         a = vm.assignment
-        if a is not None:
-            what = f"{a.type} · {a.title}" if a.title else a.type
-            tags: list[ft.Control] = [
-                chip(a.status_label, theme.STATUS_COLOURS.get(a.status, theme.MUTED))
-            ]
-            if a.overdue:
-                tags.append(overdue_chip())
-            items.append(
-                card(
-                    [
-                        ft.Row(tags, wrap=True, spacing=6),
-                        ft.Text(what, weight=ft.FontWeight.W_600),
-                        ft.Text(a.place),
-                        muted(tr("ui.team.assignee_now", name=a.assignee)),
-                    ]
-                )
-            )
+        items: list[ft.Control] = [] if a is None else [_reassigned(a)]
         if vm.blocked:
             items.append(ft.Text(vm.blocked, color=theme.WARN))
         if vm.error:
             items.append(ft.Text(vm.error, color=theme.DANGER))
         if a is not None and not vm.blocked:
             items.append(heading(tr("ui.team.reassign_to")))
-            for c in vm.choices:
-                name = tr("ui.team.current", name=c.name) if c.current else c.name
-                icon = ft.Icon(
-                    ft.Icons.CHECK_CIRCLE if c.current else ft.Icons.PERSON_OUTLINE,
-                    color=theme.OK if c.current else theme.MUTED,
-                )
-                items.append(
-                    list_tile(
-                        f"reassign-to-{c.member_id}",
-                        icon=icon,
-                        title=name,
-                        subtitle=tr("ui.team.choice_load", role=c.role, n=c.open_count),
-                        on_click=tap(vm.reassign, c.member_id),
-                        disabled=c.current or vm.busy,
-                    )
-                )
+            items += [_choice(vm, c) for c in vm.choices]
         body.controls = items
 
     return vm_screen(ctx, vm, render, route, tr("ui.team.reassign_title"), body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import flet as ft
@@ -15,6 +16,39 @@ from app.ui.views.team.parts import overdue_chip, tappable
 from app.ui.widgets import SyncNow, chip, empty_state, leads_only, touch_button, vm_screen
 from app.viewmodels.team import HandoverViewModel, RequestRow, ShiftSummaryViewModel
 from sync.domain.schema import NOTE_MAX
+
+
+def _shift(vm: HandoverViewModel, start_shift: Callable[[Any], None]) -> list[ft.Control]:
+    """The shift under way (or that there is none), and the button to start one."""
+    if vm.shift is None:
+        items = [card([ft.Text(tr("ui.team.no_shift"))], identifier="handover-no-shift")]
+    else:
+        label = ft.Text(vm.shift_label, weight=ft.FontWeight.W_600)
+        items = [card([label], identifier="handover-shift")]
+    if vm.can_start_shift:
+        start = touch_button(
+            tr("ui.team.start_shift"),
+            start_shift,
+            icon=ft.Icons.PLAY_ARROW,
+            primary=vm.shift is None,
+            expand=True,
+        )
+        items.append(ft.Row([start]))
+    return items
+
+
+def _notes(vm: HandoverViewModel) -> list[ft.Control]:
+    notes = [
+        card(
+            [muted(f"{n.author} · {n.at}", size=12), ft.Text(n.text, selectable=True)],
+            identifier=f"note-{n.id}",
+        )
+        for n in vm.notes
+    ]
+    return [
+        heading(tr("ui.team.notes", n=len(vm.notes))),
+        *(notes or [empty_state(tr("ui.team.no_notes"))]),
+    ]
 
 
 def handover_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
@@ -49,41 +83,10 @@ def handover_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
             body.controls = [leads_only()]
             return
         error.value, error.visible = vm.error or "", bool(vm.error)
-        items: list[ft.Control] = []
-        if vm.shift is None:
-            items.append(card([ft.Text(tr("ui.team.no_shift"))], identifier="handover-no-shift"))
-        else:
-            items.append(
-                card(
-                    [ft.Text(vm.shift_label, weight=ft.FontWeight.W_600)],
-                    identifier="handover-shift",
-                )
-            )
-        if vm.can_start_shift:
-            items.append(
-                ft.Row(
-                    [
-                        touch_button(
-                            tr("ui.team.start_shift"),
-                            start_shift,
-                            icon=ft.Icons.PLAY_ARROW,
-                            primary=vm.shift is None,
-                            expand=True,
-                        )
-                    ]
-                )
-            )
+        items = _shift(vm, start_shift)
         if vm.shift is not None:
             add_button.disabled = vm.busy
-            items += [draft, error, ft.Row([add_button])]
-            items.append(heading(tr("ui.team.notes", n=len(vm.notes))))
-            items += [
-                card(
-                    [muted(f"{n.author} · {n.at}", size=12), ft.Text(n.text, selectable=True)],
-                    identifier=f"note-{n.id}",
-                )
-                for n in vm.notes
-            ] or [empty_state(tr("ui.team.no_notes"))]
+            items += [draft, error, ft.Row([add_button]), *_notes(vm)]
         elif vm.error:
             items.append(error)
         body.controls = items
