@@ -13,7 +13,7 @@ import flet as ft
 from app.i18n import tr
 from app.ui import theme
 from app.ui.router import Cleanup, Screen
-from sync.domain.machines import LEADS
+from sync.domain.vocab import LEAD_ROLES
 
 
 class Announcing(Protocol):
@@ -32,7 +32,7 @@ class ScreenState(Announcing, Protocol):
 TABS: list[tuple[str, ft.IconData, str, frozenset[str] | None]] = [
     ("/home", ft.Icons.ASSIGNMENT, "ui.nav.home", None),
     ("/requests", ft.Icons.SUPPORT_AGENT, "ui.nav.requests", None),
-    ("/team", ft.Icons.GROUPS, "ui.nav.team", LEADS),
+    ("/team", ft.Icons.GROUPS, "ui.nav.team", LEAD_ROLES),
     ("/notices", ft.Icons.CAMPAIGN, "ui.nav.notices", None),
     ("/settings", ft.Icons.SETTINGS, "ui.nav.settings", None),
 ]

@@ -21,7 +21,7 @@ from app.viewmodels.team import (
     ReassignViewModel,
     TeamBoardViewModel,
 )
-from sync.domain.machines import ASSIGNMENT
+from sync.domain.machines import ASSIGNMENT_MACHINE
 
 
 def _member_card(vm: TeamBoardViewModel, row: MemberRow) -> ft.Control:
@@ -155,7 +155,8 @@ def member_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
             body.controls = [leads_only()]
             return
         rows = [
-            assignment_card(r, vm, can_reassign=not ASSIGNMENT.is_final(r.status)) for r in vm.rows
+            assignment_card(r, vm, can_reassign=not ASSIGNMENT_MACHINE.is_final(r.status))
+            for r in vm.rows
         ]
         body.controls = [
             card([progress_chips(vm.progress, prefix="member"), progress_bar(vm.progress)]),
