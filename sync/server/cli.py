@@ -156,23 +156,14 @@ def cmd_init(args: argparse.Namespace, lang: str) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, lang: str) -> int:
-    import uvicorn
+    from sync.server import serving
 
     settings = _settings(args)
     Runtime.open(settings).close()  # fail early, with a clear message, if not initialised
     os.environ[config.ENV_DATA_DIR] = str(settings.data_dir)
     os.environ[config.ENV_DATABASE] = settings.database_url
     _say("serving", lang, host=args.host, port=args.port, workers=args.workers)
-    uvicorn.run(
-        "sync.server.api:create_app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=max(1, args.workers),
-        log_level="warning",
-        access_log=False,
-        timeout_keep_alive=30,
-    )
+    serving.run_server(args.host, args.port, args.workers)
     return 0
 
 
