@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import resource
 import socket
 import time
@@ -59,14 +58,14 @@ def pss_mb(pids: Iterable[int]) -> float:
 
 
 def cpu_s(pids: Iterable[int]) -> float:
-    """User + system CPU seconds used so far by ``pids``."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    """CPU seconds used so far by ``pids`` (every thread; ``schedstat`` is in nanoseconds, where
+    ``/proc/<pid>/stat`` only counts 10 ms ticks)."""
+    total_ns = 0
     for p in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+        for stat in Path(f"/proc/{p}/task").glob("*/schedstat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                total_ns += int(stat.read_text().split()[0])
+    return total_ns / 1e9
 
 
 def limit_descriptors(pids: Iterable[int], n: int) -> None:
