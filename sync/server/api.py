@@ -11,8 +11,8 @@ Bodies are read as a stream under the process's body budget and deadlines
 declared ``Content-Length`` over it is refused before reading anything), ``sync.server_busy``
 (503 + ``Retry-After``) when the budget is full, ``sync.body_timeout`` (408) when they stall. A
 refusal sent before the body was read closes the connection. Text that can never be stored
-(lone surrogates, invalid UTF-8) is ``sync.bad_text`` (400). Malformed input always yields a
-coded 4xx; only a real fault yields 5xx.
+(a lone surrogate escape) is ``sync.bad_text`` (400). Malformed input always yields a coded 4xx;
+only a real fault yields 5xx.
 
 ``create_app_from_env`` is the factory uvicorn workers import (``LINLI_DATA_DIR``,
 ``LINLI_DATABASE_URL`` name the server).
