@@ -1,5 +1,5 @@
 """A server that cannot be starved: each attack against a REAL server process (SQLite and
-PostgreSQL), with memory and CPU read from the server's ``/proc``."""
+PostgreSQL), with memory read from the server's ``/proc`` (speed goals are in ``bench abuse``)."""
 
 from __future__ import annotations
 
@@ -82,9 +82,7 @@ def test_half_sent_requests_cannot_starve_healthz(guarded: ServerProcess) -> Non
     socks = attacks.half_sent_requests(("127.0.0.1", guarded.port), 300)
     try:
         assert len(socks) == 300
-        started = time.monotonic()
         assert attacks.healthz_ok(guarded.url, timeout=2.5)
-        assert time.monotonic() - started < 2.5
         # every half-sent request is closed after the header deadline (3 s here)
         time.sleep(3.5)
         assert all(attacks.closed_by_server(s, 0.5) for s in socks[-20:])
@@ -114,7 +112,7 @@ def test_object_bomb_is_refused_while_inflating(
     body = attacks.bomb_body(p.device_id, p.keys, p.server_sealing)
     assert len(body) < 40 * 1024
     pids = _pids(guarded)
-    idle, cpu = attacks.pss_mb(pids), attacks.cpu_s(pids)
+    idle = attacks.pss_mb(pids)
     peak = idle
     with httpx.Client(timeout=60) as client:
         r = client.post(
@@ -123,11 +121,9 @@ def test_object_bomb_is_refused_while_inflating(
             headers={"Content-Type": protocol.SYNC_CONTENT_TYPE},
         )
         peak = max(peak, attacks.pss_mb(pids))
-    used_cpu = attacks.cpu_s(pids) - cpu
     assert r.status_code == 413, r.text
     assert p.problem(r).code == "sync.too_large"
     assert peak - idle <= 32, (idle, peak)
-    assert used_cpu <= 0.5, used_cpu
     p.sync()  # the same device syncs normally afterwards
 
 

@@ -4,7 +4,6 @@ never be stored is a coded ``sync.bad_text``."""
 from __future__ import annotations
 
 import json
-import time
 import tracemalloc
 import zlib
 
@@ -35,18 +34,15 @@ def _open(payload: bytes, *, level: int = 9) -> protocol.SyncRequest:
     return protocol.open_request(body, SERVER, DEV_SIGN)
 
 
-def test_an_object_bomb_is_refused_early_in_little_memory_and_time() -> None:
+def test_an_object_bomb_is_refused_early_in_little_memory() -> None:
     bomb = b'{"ops":[' + b"[]," * (11 * 1024 * 1024) + b"[]]}"  # 33 MiB of empty arrays
     tracemalloc.start()
-    started = time.process_time()
     with pytest.raises(SyncError) as err:
         _open(bomb)
-    used = time.process_time() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert err.value.code == "sync.too_large"
     assert peak < 8 * 1024 * 1024, peak
-    assert used < 0.2, used
 
 
 @pytest.mark.parametrize(
