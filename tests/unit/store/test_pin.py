@@ -104,13 +104,14 @@ def test_lockout_schedule() -> None:
 
 
 def test_change_pin_rewraps_without_rewriting_data(created: Path) -> None:
-    before = {p.name: p.read_bytes() for p in created.iterdir() if p.name != "key.json"}
+    data = ("journal-1.log", "snapshot-1.bin")
+    before = {name: (created / name).read_bytes() for name in data}
     s = LocalStore.open(created, PIN)
     with pytest.raises(WrongPin):
         s.change_pin("999999", "135790")
     s.change_pin(PIN, "135790")
     s.close()
-    after = {p.name: p.read_bytes() for p in created.iterdir() if p.name != "key.json"}
+    after = {name: (created / name).read_bytes() for name in data}
     assert after == before
     with pytest.raises(WrongPin):
         LocalStore.open(created, PIN)
@@ -136,5 +137,7 @@ def test_key_file_holds_no_key_in_the_clear(created: Path) -> None:
         "wrapped_key",
         "failures",
         "locked_until",
+        "check",
     }
-    assert raw["scrypt"] == {"n": 2**15, "r": 8, "p": 1}
+    assert raw["v"] == 2
+    assert raw["scrypt"] == {"n": 2**17, "r": 8, "p": 1}
