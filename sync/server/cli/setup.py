@@ -46,7 +46,9 @@ def register(group: click.Group, lang: str) -> None:
     @global_options(lang)
     @click.pass_context
     def upgrade(ctx: click.Context) -> None:
-        database = ctx.with_resource(Database(settings(ctx).database_url))
+        chosen = settings(ctx)
+        config.load_secrets(chosen)  # server.not_initialised before touching any database
+        database = ctx.with_resource(Database(chosen.database_url))
         before, steps = database.migrate()
         if before.state == schema.UNVERSIONED:
             say(ctx, "schema_stamped", revision=schema.BASELINE)
