@@ -241,16 +241,17 @@ class Database:
         return self.migrate(create=True, extra=extra)
 
     def migrate(
-        self, *, create: bool = False, extra: Sequence[str] = ()
+        self, *, create: bool = False, extra: Sequence[str] = (), target: str = "heads"
     ) -> tuple[schema.Version, list[schema.Step]]:
         """Run the pending migrations in one serialized write transaction (two at once wait for
         each other; a failure changes nothing) and add the first rows where missing. Without
-        ``create`` an empty database is ``server.not_initialised``. The version before and the
-        revisions applied (:func:`schema.upgrade`)."""
+        ``create`` an empty database is ``server.not_initialised``. ``target`` other than head is
+        for tests (a database at an older revision). The version before and the revisions
+        applied (:func:`schema.upgrade`)."""
         with self.write() as conn:
             if not create and schema.state(conn, extra).state == schema.EMPTY:
                 self._not_initialised()
-            result = schema.upgrade(conn, extra)
+            result = schema.upgrade(conn, extra, target)
             have = {r.name for r in conn.execute(select(counters.c.name))}
             for name in ("head", "places"):
                 if name not in have:
