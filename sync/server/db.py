@@ -59,6 +59,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from sync.errors import SyncError
 from sync.server import schema
+from sync.server.config import ServerSetupError
 
 #: kept in ``meta`` for history; the schema's version is Alembic's (``alembic_version``, schema.py)
 SCHEMA_VERSION = "1"
@@ -278,8 +279,6 @@ class Database:
         return found
 
     def _not_initialised(self, cause: BaseException | None = None) -> NoReturn:
-        from sync.server.config import ServerSetupError
-
         raise ServerSetupError("server.not_initialised", path=self.safe_url()) from cause
 
     def safe_url(self) -> str:

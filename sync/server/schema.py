@@ -30,6 +30,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
+from sync.server.config import ServerSetupError
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BASELINE = "0001"
 #: the table whose presence marks a database ``init`` created (before or after Alembic)
@@ -93,15 +95,20 @@ def state(conn: Connection, extra: Sequence[str] = ()) -> Version:
 def check(conn: Connection, extra: Sequence[str] = ()) -> Version:
     """The database's version; ``server.schema_behind`` / ``server.schema_ahead`` unless at head
     (``empty`` is returned: the caller says "not initialised")."""
-    from sync.server.config import ServerSetupError
-
     found = state(conn, extra)
-    params = {"current": found.describe(), "head": ",".join(found.head)}
     if found.state in (UNVERSIONED, BEHIND):
-        raise ServerSetupError("server.schema_behind", command=UPGRADE_COMMAND, **params)
-    if found.state == AHEAD:
-        raise ServerSetupError("server.schema_ahead", **params)
+        raise ServerSetupError("server.schema_behind", command=UPGRADE_COMMAND, **_versions(found))
+    _refuse_ahead(found)
     return found
+
+
+def _versions(found: Version) -> dict[str, str]:
+    return {"current": found.describe(), "head": ",".join(found.head)}
+
+
+def _refuse_ahead(found: Version) -> None:
+    if found.state == AHEAD:
+        raise ServerSetupError("server.schema_ahead", **_versions(found))
 
 
 def upgrade(
@@ -110,13 +117,8 @@ def upgrade(
     """Bring the database on ``conn`` (inside the caller's write transaction) to ``target``:
     stamp an unversioned database at the baseline, then run what is pending. The version before,
     and the revisions applied, oldest first (none when already there: idempotent)."""
-    from sync.server.config import ServerSetupError
-
     before = state(conn, extra)
-    if before.state == AHEAD:
-        raise ServerSetupError(
-            "server.schema_ahead", current=before.describe(), head=",".join(before.head)
-        )
+    _refuse_ahead(before)
     cfg = _config(extra)
     cfg.attributes["connection"] = conn
     done = before.current
