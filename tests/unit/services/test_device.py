@@ -31,8 +31,10 @@ class FakeFlakyServer(FakeServerTransport):
         return self.up
 
 
-def enrolled(tmp_path: Path) -> tuple[Device, FakeFlakyServer]:
-    server = FakeFlakyServer()
+def enrolled(
+    tmp_path: Path, server: FakeFlakyServer | None = None
+) -> tuple[Device, FakeFlakyServer]:
+    server = server or FakeFlakyServer()
     server.add_code(CODE, "mem-1")
     device = Device(tmp_path / "phone", transport_factory=lambda url: server)
     device.enroll("http://127.0.0.1:9", CODE, PIN)
@@ -120,7 +122,7 @@ def test_background_sync_waits_for_the_server_then_sends(tmp_path: Path) -> None
         wait_for(lambda: service.status.online is False and service.status.pending == 1)
         assert server.log == []
         server.up = True
-        wait_for(lambda: service.status.pending == 0 and service.status.online is True)
+        wait_for(lambda: service.status.last_sync_ms is not None and service.status.pending == 0)
         assert len(server.log) == 1
         assert service.status.last_sync_ms is not None
     finally:
