@@ -18,8 +18,8 @@ from dataclasses import replace
 from sqlalchemy import update
 
 from sync import hlc, protocol
+from sync.domain import validate_op
 from sync.errors import LinliError, OpRejected, SyncError, ValidationError
-from sync.merge import validate_op
 from sync.ops import Op
 from sync.protocol import Rejection, SyncRequest, SyncResponse
 from sync.server import batches, db, devices, logs

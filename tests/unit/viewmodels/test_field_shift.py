@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from app.services.device import Device
-from app.viewmodels.shift import MINE, TEAM, Counts, ShiftViewModel
+from app.viewmodels.shift import MINE, TEAM, ShiftViewModel
 from sync.domain import changes
+from sync.domain.progress import Progress as Counts
 from tests.unit.viewmodels.field_phone import (
     LEAD,
     MATE,
