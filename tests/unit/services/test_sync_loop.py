@@ -14,6 +14,7 @@ from pathlib import Path
 from app.services.device import Device
 from app.services.sync_service import SyncService
 from sync.client import TransportResponse
+from sync.errors import StoreLocked
 from tests.unit.services.test_device import PIN, FakeFlakyServer, enrolled, new_request, wait_for
 
 
@@ -119,3 +120,32 @@ def test_a_failing_sync_backs_off_instead_of_retrying_every_probe_min(tmp_path: 
         service.stop()
     # windows 0.01, 0.02, 0.04 … 0.64 s, floored at 0.01: well under 30 tries in a second
     assert 3 <= server.probes < 30, server.probes
+
+
+def test_a_change_wakes_the_loop_even_if_counting_the_outbox_fails(tmp_path: Path) -> None:
+    # Before: the change handler counted the outbox first and woke the loop after; when the
+    # count failed (the store closing at that moment) the wake was lost until probe_max_s.
+    device, server = gated(tmp_path)
+    service = SyncService(device, probe_min_s=0.01, probe_max_s=30.0)
+    service.sync_now()
+    service.start()
+    try:
+        wait_for(lambda: server.probes >= 1)
+        time.sleep(0.2)  # the loop's first round ends: nothing due, it sleeps probe_max_s
+        store = device.store
+        assert store is not None
+        count = store.pending_count
+        failed = threading.Event()
+
+        def pending_count() -> int:
+            if not failed.is_set():
+                failed.set()
+                raise StoreLocked()
+            return count()
+
+        store.pending_count = pending_count  # type: ignore[method-assign]
+        new_request(device)
+        assert failed.is_set()
+        wait_for(lambda: [op.kind for op in server.log] == ["request"], timeout=3)
+    finally:
+        service.stop()
