@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Self
 
 import requests
@@ -81,12 +82,9 @@ class HttpTransport:
         session: requests.Session | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
+        self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         self.max_body = max_body
-        self._rand = rand
+        self._backoff = partial(full_jitter, base=backoff_base, cap=backoff_cap, rand=rand)
         self._session = session or requests.Session()
         retry = _Retry(
             total=retries,
@@ -135,7 +133,7 @@ class HttpTransport:
 
     def backoff(self, attempt: int) -> float:
         """Seconds before retry ``attempt`` (0 = the first): :func:`full_jitter`."""
-        return full_jitter(attempt, base=self.backoff_base, cap=self.backoff_cap, rand=self._rand)
+        return self._backoff(attempt)
 
     def _send(self, method: str, path: str, **kwargs: Any) -> TransportResponse:
         try:
