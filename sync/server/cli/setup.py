@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import click
 
@@ -10,7 +11,10 @@ from sync.i18n import t
 from sync.server import config, demo, localtime
 from sync.server.cli.base import global_options, runtime, say, settings, state
 from sync.server.db import Database
+from sync.server.limits import MIB, Limits
 from sync.server.runtime import Runtime
+
+_DEFAULT = Limits()
 
 
 def register(group: click.Group, lang: str) -> None:
@@ -35,27 +39,47 @@ def register(group: click.Group, lang: str) -> None:
     @click.option("--host", default="127.0.0.1", help=h("host"))
     @click.option("--port", type=int, default=8700, help=h("port"))
     @click.option("--workers", type=int, default=1, help=h("workers"))
+    @click.option(
+        "--max-connections", type=int, default=_DEFAULT.max_connections, help=h("max_connections")
+    )
+    @click.option(
+        "--body-budget-mib",
+        type=int,
+        default=_DEFAULT.body_budget_bytes // MIB,
+        help=h("body_budget"),
+    )
+    @click.option(
+        "--header-timeout", type=float, default=_DEFAULT.header_timeout_s, help=h("header_timeout")
+    )
+    @click.option("--keep-alive", type=int, default=_DEFAULT.keep_alive_s, help=h("keep_alive"))
     @global_options(lang)
     @click.pass_context
-    def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
-        import uvicorn
+    def serve(
+        ctx: click.Context,
+        host: str,
+        port: int,
+        workers: int,
+        max_connections: int,
+        body_budget_mib: int,
+        header_timeout: float,
+        keep_alive: int,
+    ) -> None:
+        from sync.server import serving
 
         chosen = settings(ctx)
         with Runtime.open(chosen):  # fail early, with a clear message, if not initialised
             pass
         os.environ[config.ENV_DATA_DIR] = str(chosen.data_dir)
         os.environ[config.ENV_DATABASE] = chosen.database_url
-        say(ctx, "serving", host=host, port=port, workers=workers)
-        uvicorn.run(
-            "sync.server.api:create_app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=max(1, workers),
-            log_level="warning",
-            access_log=False,
-            timeout_keep_alive=30,
+        limits = replace(
+            Limits.from_env(),
+            max_connections=max_connections,
+            body_budget_bytes=body_budget_mib * MIB,
+            header_timeout_s=header_timeout,
+            keep_alive_s=keep_alive,
         )
+        say(ctx, "serving", host=host, port=port, workers=workers)
+        serving.run_server(host, port, workers, limits)
 
     @group.command("demo", help=h("demo"), short_help=h("demo"))
     @global_options(lang)
