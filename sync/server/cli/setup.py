@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from typing import Any
 
 import click
 
@@ -13,8 +14,6 @@ from sync.server.cli.base import global_options, runtime, say, settings, state
 from sync.server.db import Database
 from sync.server.limits import MIB, Limits
 from sync.server.runtime import Runtime
-
-_DEFAULT = Limits()
 
 
 def register(group: click.Group, lang: str) -> None:
@@ -39,19 +38,15 @@ def register(group: click.Group, lang: str) -> None:
     @click.option("--host", default="127.0.0.1", help=h("host"))
     @click.option("--port", type=int, default=8700, help=h("port"))
     @click.option("--workers", type=int, default=1, help=h("workers"))
-    @click.option(
-        "--max-connections", type=int, default=_DEFAULT.max_connections, help=h("max_connections")
-    )
+    @click.option("--max-connections", type=int, default=None, help=h("max_connections"))
     @click.option(
         "--body-budget-mib",
         type=int,
-        default=_DEFAULT.body_budget_bytes // MIB,
+        default=None,
         help=h("body_budget"),
     )
-    @click.option(
-        "--header-timeout", type=float, default=_DEFAULT.header_timeout_s, help=h("header_timeout")
-    )
-    @click.option("--keep-alive", type=int, default=_DEFAULT.keep_alive_s, help=h("keep_alive"))
+    @click.option("--header-timeout", type=float, default=None, help=h("header_timeout"))
+    @click.option("--keep-alive", type=int, default=None, help=h("keep_alive"))
     @global_options(lang)
     @click.pass_context
     def serve(
@@ -59,10 +54,10 @@ def register(group: click.Group, lang: str) -> None:
         host: str,
         port: int,
         workers: int,
-        max_connections: int,
-        body_budget_mib: int,
-        header_timeout: float,
-        keep_alive: int,
+        max_connections: int | None,
+        body_budget_mib: int | None,
+        header_timeout: float | None,
+        keep_alive: int | None,
     ) -> None:
         from sync.server import serving
 
@@ -71,13 +66,14 @@ def register(group: click.Group, lang: str) -> None:
             pass
         os.environ[config.ENV_DATA_DIR] = str(chosen.data_dir)
         os.environ[config.ENV_DATABASE] = chosen.database_url
-        limits = replace(
-            Limits.from_env(),
-            max_connections=max_connections,
-            body_budget_bytes=body_budget_mib * MIB,
-            header_timeout_s=header_timeout,
-            keep_alive_s=keep_alive,
-        )
+        given: dict[str, Any] = {
+            "max_connections": max_connections,
+            "body_budget_bytes": None if body_budget_mib is None else body_budget_mib * MIB,
+            "header_timeout_s": header_timeout,
+            "keep_alive_s": keep_alive,
+        }
+        # options override LINLI_LIMIT_* variables, which override the defaults
+        limits = replace(Limits.from_env(), **{k: v for k, v in given.items() if v is not None})
         say(ctx, "serving", host=host, port=port, workers=workers)
         serving.run_server(host, port, workers, limits)
 

@@ -23,7 +23,7 @@ from sync.protocol import DeviceKeys, ServerKeys
 from tests.unit.client.fakes import Device as FakeServerDevice
 from tests.unit.client.fakes import FakeServerTransport
 
-PIN = "2468"
+PIN = "246810"
 TEAM = "tm-guanhai"
 LEAD = "mb-li"
 NOW = datetime(2022, 4, 12, 10, 0, tzinfo=UTC)

@@ -104,7 +104,7 @@ def test_kept_receipts_and_rejections_show_after_a_restart(phone: Device) -> Non
     phone.change("assignment", "as-1", set={"status": "done"})
     assert SyncScreenViewModel(SyncService(phone), RecordingNavigator()).sync_now()
     phone.lock()
-    phone.unlock("2468")
+    phone.unlock("246810")
     vm = SyncScreenViewModel(SyncService(phone), RecordingNavigator())
     assert vm.summary is None  # no sync in this session yet
     assert len(vm.receipts) == 2

@@ -161,7 +161,7 @@ def test_reassign_is_kept_on_the_phone_and_queued(seeded: Seeder, tmp_path: Path
     # durable: a fresh unlock of the same data dir sees it
     device.lock()
     again = Device(device.data_dir)
-    again.unlock("2468")
+    again.unlock("246810")
     try:
         assert assignee(again, "as-3") == ZHAO
         assert again.require_store().pending_ops()[-1].set == {"assignee_id": ZHAO}
