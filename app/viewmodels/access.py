@@ -12,6 +12,7 @@ from sync.client import SyncProgress
 from sync.errors import LinliError, ValidationError
 
 HOME = "/home"
+SETTINGS = "/settings"
 
 
 @dataclass
@@ -106,5 +107,6 @@ class UnlockViewModel(Observable):
         self.new_pin_needed = bool(store is not None and store.needs_new_pin)
         self.busy, self.pin = False, ""
         self.changed()
-        self.nav.go(HOME)
+        # a PIN from before the 6-digit rule: straight to Settings, where the form asks for a new one
+        self.nav.go(SETTINGS if self.new_pin_needed else HOME)
         return True

@@ -95,6 +95,7 @@ def _pin_form(ctx: UiContext, vm: SettingsViewModel) -> tuple[list[ft.Control], 
     new = pin_field(tr("ui.settings.pin_new"), "new")
     again = pin_field(tr("ui.settings.pin_again"), "again")
     error = ft.Text(color=theme.DANGER, visible=False)
+    renew = ft.Text(tr("ui.settings.pin_renew"), color=theme.WARN, visible=vm.pin_renewal_due)
 
     def change_pin(_: Any) -> None:
         vm.pin.old, vm.pin.new, vm.pin.again = old.value or "", new.value or "", again.value or ""
@@ -106,13 +107,14 @@ def _pin_form(ctx: UiContext, vm: SettingsViewModel) -> tuple[list[ft.Control], 
 
     def render() -> None:
         error.value, error.visible = vm.pin_error or "", bool(vm.pin_error)
+        renew.visible = vm.pin_renewal_due
         button.disabled = vm.pin_busy
         if not (vm.pin.old or vm.pin.new or vm.pin.again):
             old.value = new.value = again.value = ""
         elif not vm.pin.old:
             old.value = ""
 
-    return [old, new, again, error, ft.Row([button])], render
+    return [renew, old, new, again, error, ft.Row([button])], render
 
 
 def _lock(vm: SettingsViewModel) -> ft.Control:

@@ -8,6 +8,7 @@ from pathlib import Path
 from app.services.device import Device
 from app.store import LocalStore
 from app.viewmodels.access import SetupViewModel, UnlockViewModel
+from app.viewmodels.settings import SettingsViewModel
 from tests.unit.viewmodels.lead_phone import PIN, RecordingNavigator, identity, open_phone
 
 OLD_PIN = "2468"
@@ -29,12 +30,15 @@ def test_unlock_with_an_old_short_pin_asks_for_a_new_one(tmp_path: Path) -> None
     vm = UnlockViewModel(device, nav)
     vm.pin = OLD_PIN
     assert vm.submit()
-    assert vm.new_pin_needed and nav.routes == ["/home"]
+    assert vm.new_pin_needed and nav.routes == ["/settings"]
+    settings = SettingsViewModel(device, nav)
+    assert settings.pin_renewal_due
     device.require_store().change_pin(OLD_PIN, PIN)
+    assert not settings.pin_renewal_due
     device.lock()
     again = UnlockViewModel(device, RecordingNavigator())
     again.pin = PIN
-    assert again.submit() and not again.new_pin_needed
+    assert again.submit() and not again.new_pin_needed and again.nav.routes == ["/home"]
     device.lock()
 
 

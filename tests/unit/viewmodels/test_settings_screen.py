@@ -57,7 +57,7 @@ def test_switching_language_applies_keeps_and_rebuilds(phone: Device) -> None:
     ("old", "new", "again", "expected"),
     [
         ("", "135799", "135799", "请输入当前 PIN。"),
-        (PIN, "", "", "请输入新 PIN（至少 4 位）。"),
+        (PIN, "", "", "请输入新 PIN（至少 6 位）。"),
         (PIN, "135799", "135798", "两次输入的新 PIN 不一致，请重新输入。"),
         (PIN, PIN, PIN, "新 PIN 与当前 PIN 相同，请换一个。"),
     ],
