@@ -1,6 +1,6 @@
 """``python -m bench app --json PATH [--docs 5000] [--taps 50] [--starts 3]``: the phone app.
 
-Set-up (not timed): a real server (``bench.harness.LiveServer``, SQLite, demo district) gets
+Set-up (not timed): a real server (:class:`bench.harness.LiveServer`, SQLite, demo district) gets
 extra households, residents and assignments in a volunteer's team area, written through the
 server's own admin path, until that volunteer's scope holds ``--docs`` records; a phone data dir
 is enrolled with the real :meth:`Device.enroll`, which pulls them all into its encrypted store.
@@ -13,9 +13,9 @@ DOM showing a number. Median of ``--starts`` runs.
 
 ``tap_to_durable_ms`` — from the tap on a visit's "done" button (the script's CDP mouse click,
 timed with ``time.monotonic_ns()`` just before it is sent) to the visit's op being committed in
-the store: the app runs with ``LINLI_BENCH_COMMIT_LOG`` set, so ``Device.record`` appends the op
-id and ``time.monotonic_ns()`` right after the atomic, fsynced commit (CLOCK_MONOTONIC is shared
-by every process on the machine). Median of ``--taps`` taps on different assignments.
+the store: the phone runs as :mod:`bench.app_phone` (the real app plus a store listener) and
+logs ``time.monotonic_ns()`` right after each atomic, fsynced local commit (CLOCK_MONOTONIC is
+shared by every process on the machine). Median of ``--taps`` taps on different assignments.
 Targets: ``cold_start_s`` ≤ 2.5, ``tap_to_durable_ms`` ≤ 50.
 """
 
@@ -32,12 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.demo import PhoneProcess, free_port, wait_http
 from app.i18n import tr_in
-from app.services.device import BENCH_COMMIT_LOG_ENV, Device
+from app.services.device import Device
 from app.store.tables import KINDS
+from bench.app_phone import COMMIT_LOG_ENV
 from bench.harness import LiveServer
 from sync.domain.labels import label
+from sync.server.harness import PhoneProcess
 
 PIN = "246810"
 LANG = "zh-CN"
@@ -184,7 +185,7 @@ def cold_start(context: Any, phone: PhoneProcess) -> tuple[dict[str, float], Any
     page = context.new_page()
     t0 = time.monotonic()
     phone.start(wait=False)
-    wait_http(phone.url + "/", 60, phone.proc)
+    phone.wait_ready(60)
     t_up = time.monotonic()
     page.goto(phone.url, wait_until="domcontentloaded")
     _enable_semantics(page, 60_000)
@@ -325,10 +326,11 @@ def run(docs: int, taps: int, starts: int, failure_shot: Path) -> dict[str, Any]
             stored, targets = prepare_phone(server, volunteer, root / "phone", docs, taps)
             phone = PhoneProcess(
                 root / "phone",
-                free_port(),
+                None,
                 server.url,
                 lang=LANG,
-                env={BENCH_COMMIT_LOG_ENV: str(log)},
+                env={COMMIT_LOG_ENV: str(log)},
+                module="bench.app_phone",
             )
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -2,6 +2,7 @@
 
 - :mod:`.engine` — :class:`SyncEngine`, :class:`SyncSummary`, :class:`SyncProgress`,
   :class:`DeviceRevoked`;
+- :mod:`.enrollment` — :func:`enroll` (transport, code, label) → :class:`Identity`;
 - :mod:`.identity` — the enrolled :class:`Identity` (saved by the app, encrypted);
 - :mod:`.batching` — the priority lane and batch sizes;
 - :mod:`.ports` — :class:`OutboxPort` (the phone store) and :class:`Transport`;
@@ -9,6 +10,7 @@
 """
 
 from sync.client.engine import DeviceRevoked, SyncEngine, SyncProgress, SyncSummary
+from sync.client.enrollment import enroll
 from sync.client.identity import Identity
 from sync.client.ports import OutboxPort, Transport, TransportResponse
 from sync.client.transport import HttpTransport
@@ -23,4 +25,5 @@ __all__ = [
     "SyncSummary",
     "Transport",
     "TransportResponse",
+    "enroll",
 ]
