@@ -11,7 +11,7 @@ from app import i18n
 from app.services.device import META_LANGUAGE, Device
 from app.viewmodels.settings import SettingsViewModel, app_version
 from sync.errors import WrongPin
-from tests.unit.viewmodels.lead_phone import (
+from tests.unit.viewmodels.phone import (
     PIN,
     RecordingNavigator,
     Seeder,
@@ -105,7 +105,7 @@ def test_who_am_i_server_and_about(phone: Device) -> None:
         "李建国",
         "队长",
         "观海轩第一志愿服务队",
-        "dev-lead-1",
+        "dev-mb-li",
     )
     assert vm.server_url == "http://127.0.0.1:8800"
     assert app_version() in vm.about() and "v1" in vm.about()

@@ -17,7 +17,7 @@ from app.ui.context import UiContext
 from app.ui.views import settings
 from app.ui.widgets import sync_bar
 from tests.unit.client.fakes import FakeServerTransport
-from tests.unit.viewmodels.lead_phone import (
+from tests.unit.viewmodels.phone import (
     FakePage,
     FakeRouter,
     Seeder,
@@ -39,7 +39,7 @@ def phone(tmp_path: Path, server: FakeServerTransport) -> Iterator[Device]:
     device = open_phone(tmp_path / "lead", identity(server), server)
     s = Seeder(device)
     s.team()
-    s.household("hh-1201", "观海轩 3栋 2单元 1201")
+    s.household("hh-1", "3栋", "2单元", "1201")
     s.request("rq-1", "urgent")
     yield device
     if device.store is not None:
@@ -73,7 +73,7 @@ def test_sync_screen_shows_rejection_and_receipt_after_sync_now(phone: Device) -
     sync = SyncService(phone)
     ctx, _ = context(phone, sync)
     phone.change("request", "rq-1", set={"status": "acknowledged"})
-    phone.change("household", "hh-1201", set={"note": "门铃坏了，请敲门"})
+    phone.change("household", "hh-1", set={"note": "门铃坏了，请敲门"})
     screen = settings.ROUTES[1].build(ctx, {})
     sync_button: Any = next(
         c for c in _all(screen.view) if isinstance(c, ft.FilledButton) and c.on_click

@@ -1,10 +1,11 @@
-"""A volunteer's (or lead's) phone for the field view-model tests: a real Device over a real
-encrypted LocalStore in tmp_path, records put on it the way a pull does (``apply_remote``),
-and a recording navigator.
+"""A volunteer's or a team lead's phone for the view-model tests: a real Device over a real
+encrypted LocalStore in tmp_path, records put on it the way a pull does (``apply_remote``), a
+recording navigator, and what building a screen without a browser needs.
 
 The only fakes sit at the transport edge: :class:`OfflineTransport` (the server cannot be
 reached) and the client tests' ``FakeServerTransport`` (an in-process server running the real
-protocol code) for the rejection tests. Every name, phone and address is invented.
+protocol code). The fixtures built from these are in ``conftest.py``. Every name, phone and
+address is invented.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from tests.unit.client.fakes import Device as FakeServerDevice
 from tests.unit.client.fakes import FakeServerTransport
 
 PIN = "135790"
-TEAM = "tm-haiguan"
+TEAM = "tm-guanhai"
+TEAM_NAME = "观海轩第一志愿服务队"
 OTHER_TEAM = "tm-other"
+COMMUNITY = "pl-c"
 ME = "mb-zhang"
 LEAD = "mb-li"
 MATE = "mb-wang"
@@ -64,6 +67,7 @@ class RecordingNavigator:
     routes: list[str] = field(default_factory=list)
     backs: int = 0
     notices: list[tuple[str, bool]] = field(default_factory=list)
+    refreshes: int = 0
 
     def go(self, route: str) -> None:
         self.routes.append(route)
@@ -75,7 +79,7 @@ class RecordingNavigator:
         self.notices.append((message, error))
 
     def refresh(self) -> None:
-        pass
+        self.refreshes += 1
 
 
 class OfflineTransport:
@@ -88,37 +92,56 @@ class OfflineTransport:
         raise SyncError("sync.unreachable", reason="offline")
 
 
-def open_phone(
-    path: Path,
-    *,
-    role: str = "volunteer",
-    member_id: str = ME,
-    team_id: str | None = TEAM,
+def identity(
     server: FakeServerTransport | None = None,
-) -> Device:
-    """An unlocked Device enrolled as ``member_id`` (registered with ``server`` when given)."""
+    *,
+    role: str = "team_lead",
+    member_id: str = LEAD,
+    name: str = "李建国",
+    team_id: str | None = TEAM,
+    device_id: str | None = None,
+) -> Identity:
+    """An enrolled identity (the team lead's unless told); registered with ``server`` if given."""
+    device_id = device_id or f"dev-{member_id}"
     keys = DeviceKeys.generate()
     server_keys = server.keys if server is not None else ServerKeys.generate()
-    device_id = f"dev-{member_id}"
     if server is not None:
         server.devices[device_id] = FakeServerDevice(
             keys.signing.public_bytes(), keys.sealing.public_bytes()
         )
-    ident = Identity(
+    return Identity(
         device_id=device_id,
         member_id=member_id,
-        name="张秀英",
+        name=name,
         role=role,
         team_id=team_id,
         keys=keys,
         server_signing_public=server_keys.signing.public_bytes(),
         server_sealing_public=server_keys.sealing.public_bytes(),
         server_url="http://127.0.0.1:8800",
+        enrolled_at=1_649_750_000_000,
     )
+
+
+def open_phone(
+    path: Path,
+    ident: Identity | None = None,
+    transport: Any = None,
+    *,
+    role: str = "volunteer",
+    member_id: str = ME,
+    team_id: str | None = TEAM,
+    server: FakeServerTransport | None = None,
+) -> Device:
+    """An unlocked Device whose store holds ``ident`` (as if enrolled earlier); without one, a
+    volunteer's (or ``role``'s) identity, registered with ``server`` when given."""
+    if ident is None:
+        ident = identity(server, role=role, member_id=member_id, name="张秀英", team_id=team_id)
     store = LocalStore.create(path, PIN)
     store.set_meta(META_IDENTITY, ident.to_dict())
     store.close()
-    device = Device(path, transport_factory=lambda url: server or OfflineTransport())
+    answer = transport or server or OfflineTransport()
+    device = Device(path, transport_factory=lambda url: answer)
     device.unlock(PIN)
     return device
 
@@ -133,6 +156,14 @@ _PATHS: dict[str, tuple[str, ...]] = {
     "revisit": ("no_answer", "revisit"),
     "cancelled": ("cancelled",),
 }
+_REQUEST_PATHS: dict[str, tuple[str, ...]] = {
+    "new": (),
+    "acknowledged": ("acknowledged",),
+    "in_progress": ("acknowledged", "in_progress"),
+    "resolved": ("acknowledged", "in_progress", "resolved"),
+    "confirmed": ("acknowledged", "in_progress", "resolved", "confirmed"),
+    "cancelled": ("cancelled",),
+}
 
 
 class Seeder:
@@ -143,9 +174,13 @@ class Seeder:
         self.clock = HybridClock()
         self.cursor = 0
 
+    @property
+    def store(self) -> LocalStore:
+        return self.device.require_store()
+
     def _apply(self, op: Any) -> dict[str, Any]:
         self.cursor += 1
-        self.device.require_store().apply_remote([op], str(self.cursor))
+        self.store.apply_remote([op], str(self.cursor))
         # The phone's clock has seen the pulled change: its own next change is newer, even
         # within the same millisecond (the seeder's clock may have counted ahead in it).
         self.device.clock.observe(op.hlc)
@@ -166,14 +201,23 @@ class Seeder:
         )
         return self._apply(op)
 
-    def team(self) -> None:
-        self.put(
-            "team", TEAM, name="观海轩1栋邻里服务队", kind="neighbour_service", community_id="pl-c"
+    def team(self, team_id: str = TEAM, name: str = TEAM_NAME) -> dict[str, Any]:
+        return self.put(
+            "team", team_id, name=name, kind="neighbour_service", community_id=COMMUNITY
         )
-        self.put("member", ME, name="张秀英", role="volunteer", team_id=TEAM)
-        self.put("member", LEAD, name="李建国", role="team_lead", team_id=TEAM)
-        self.put("member", MATE, name="王桂兰", role="volunteer", team_id=TEAM)
-        self.put("member", "mb-zhao", name="赵志强", role="volunteer", team_id=OTHER_TEAM)
+
+    def member(
+        self, member_id: str, name: str, role: str = "volunteer", team_id: str = TEAM
+    ) -> dict[str, Any]:
+        return self.put("member", member_id, name=name, role=role, team_id=team_id)
+
+    def crew(self) -> None:
+        """The team with me, its lead and a mate, and a volunteer of another team."""
+        self.team()
+        self.member(ME, "张秀英")
+        self.member(LEAD, "李建国", "team_lead")
+        self.member(MATE, "王桂兰")
+        self.member("mb-zhao", "赵志强", team_id=OTHER_TEAM)
 
     def household(
         self, household_id: str, building: str, unit: str, room: str, **extra: Any
@@ -195,7 +239,7 @@ class Seeder:
     def assignment(
         self,
         assignment_id: str,
-        target: str,
+        target: str = "hh-1",
         status: str = "pending",
         *,
         assignee: str | None = ME,
@@ -215,7 +259,7 @@ class Seeder:
             fields["assignee_id"] = assignee
         record = self.put("assignment", assignment_id, **fields)
         for step in _PATHS[status]:
-            extra = {"revisit_due": at(2)} if step == "no_answer" else {}
+            extra = {"revisit_due": values.get("revisit_due", at(2))} if step == "no_answer" else {}
             record = self.put("assignment", assignment_id, status=step, **extra)
         return record
 
@@ -257,16 +301,62 @@ class Seeder:
             entity_id=request_id,
         )
         record = self._apply(op)
-        path = {
-            "new": (),
-            "acknowledged": ("acknowledged",),
-            "in_progress": ("acknowledged", "in_progress"),
-            "resolved": ("acknowledged", "in_progress", "resolved"),
-            "confirmed": ("acknowledged", "in_progress", "resolved", "confirmed"),
-            "cancelled": ("cancelled",),
-        }
-        for step in path[status]:
+        for step in _REQUEST_PATHS[status]:
             record = self.put("request", request_id, status=step)
         if assignee is not None:
             record = self.put("request", request_id, assignee_id=assignee)
         return record
+
+    def shift(
+        self, shift_id: str, starts: float, ends: float, team_id: str = TEAM
+    ) -> dict[str, Any]:
+        return self.put("shift", shift_id, team_id=team_id, starts=at(starts), ends=at(ends))
+
+
+# -- building screens without a browser ------------------------------------------
+
+
+class FakePage:
+    """Stands in for the Flet page when a screen is built in a test (nothing is drawn)."""
+
+    data = None
+
+    def update(self) -> None:
+        return None
+
+    def run_thread(self, work: Any) -> None:
+        work()
+
+
+@dataclass
+class FakeRouter(RecordingNavigator):
+    current: str | None = None
+
+
+def texts(control: Any) -> list[str]:
+    """Every text value in a control tree (``ft.Text`` values, labels, button captions)."""
+    import flet as ft
+
+    out: list[str] = []
+    seen: set[int] = set()
+
+    def walk(node: Any) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, ft.Text) and isinstance(node.value, str):
+            out.append(node.value)
+        if isinstance(node, ft.TextField) and isinstance(node.label, str):
+            out.append(node.label)
+        for name in ("content", "controls", "title", "subtitle", "leading", "trailing", "appbar"):
+            child = getattr(node, name, None)
+            if isinstance(child, str):
+                out.append(child)
+            elif isinstance(child, list):
+                for item in child:
+                    walk(item)
+            elif child is not None and hasattr(child, "__dict__"):
+                walk(child)
+
+    walk(control)
+    return out
