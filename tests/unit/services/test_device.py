@@ -123,9 +123,11 @@ def test_background_sync_waits_for_the_server_then_sends(tmp_path: Path) -> None
         # the outbox empties while the sync still runs (the ack comes before the pull): wait for
         # the sync to finish, not just for pending 0
         wait_for(
-            lambda: service.status.pending == 0
-            and service.status.online is True
-            and not service.status.syncing
+            lambda: (
+                service.status.pending == 0
+                and service.status.online is True
+                and not service.status.syncing
+            )
         )
         assert len(server.log) == 1
         assert service.status.last_sync_ms is not None
