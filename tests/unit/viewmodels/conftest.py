@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from app import i18n
 from app.services.device import Device
-from tests.unit.viewmodels.phone import LEAD, field_env, open_phone, restore_tz
+from tests.unit.viewmodels.phone import field_env, identity, open_phone, restore_tz
 
 
 @pytest.fixture
@@ -18,6 +19,14 @@ def field_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     restore_tz()
+
+
+@pytest.fixture
+def chinese() -> Iterator[None]:
+    """Chinese screens, and Chinese again afterwards (a test may switch languages)."""
+    i18n.set_language("zh-CN")
+    yield
+    i18n.set_language("zh-CN")
 
 
 @pytest.fixture
@@ -31,8 +40,8 @@ def phone(tmp_path: Path) -> Iterator[Device]:
 
 @pytest.fixture
 def lead_phone(tmp_path: Path) -> Iterator[Device]:
-    """The team lead's unlocked phone, offline, with nothing on it yet."""
-    device = open_phone(tmp_path / "lead", role="team_lead", member_id=LEAD)
+    """The team lead's (李建国's) unlocked phone, offline, with nothing on it yet."""
+    device = open_phone(tmp_path / "lead", identity())
     yield device
     if device.store is not None:
         device.lock()

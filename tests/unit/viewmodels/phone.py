@@ -333,30 +333,40 @@ class FakeRouter(RecordingNavigator):
     current: str | None = None
 
 
-def texts(control: Any) -> list[str]:
-    """Every text value in a control tree (``ft.Text`` values, labels, button captions)."""
-    import flet as ft
+_CHILDREN = ("content", "controls", "title", "subtitle", "leading", "trailing", "appbar")
 
-    out: list[str] = []
+
+def nodes(control: Any) -> list[Any]:
+    """Every control in a tree, parents before their children."""
+    out: list[Any] = []
     seen: set[int] = set()
 
     def walk(node: Any) -> None:
         if id(node) in seen:
             return
         seen.add(id(node))
+        out.append(node)
+        for name in _CHILDREN:
+            child = getattr(node, name, None)
+            if isinstance(child, list):
+                for item in child:
+                    walk(item)
+            elif child is not None and not isinstance(child, str) and hasattr(child, "__dict__"):
+                walk(child)
+
+    walk(control)
+    return out
+
+
+def texts(control: Any) -> list[str]:
+    """Every text value in a control tree (``ft.Text`` values, labels, button captions)."""
+    import flet as ft
+
+    out: list[str] = []
+    for node in nodes(control):
         if isinstance(node, ft.Text) and isinstance(node.value, str):
             out.append(node.value)
         if isinstance(node, ft.TextField) and isinstance(node.label, str):
             out.append(node.label)
-        for name in ("content", "controls", "title", "subtitle", "leading", "trailing", "appbar"):
-            child = getattr(node, name, None)
-            if isinstance(child, str):
-                out.append(child)
-            elif isinstance(child, list):
-                for item in child:
-                    walk(item)
-            elif child is not None and hasattr(child, "__dict__"):
-                walk(child)
-
-    walk(control)
+        out += [v for v in (getattr(node, name, None) for name in _CHILDREN) if isinstance(v, str)]
     return out

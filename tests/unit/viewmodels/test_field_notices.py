@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from app.services.device import Device
@@ -22,16 +19,15 @@ from tests.unit.viewmodels.phone import (
     Seeder,
     at,
     fixed_now,
-    open_phone,
 )
 
 pytestmark = pytest.mark.usefixtures("field_time")
 
 
 @pytest.fixture
-def phone(tmp_path: Path) -> Iterator[Device]:
-    device = open_phone(tmp_path / "phone")
-    s = Seeder(device)
+def phone(phone: Device) -> Device:
+    """The volunteer's phone (see conftest) with what these tests read."""
+    s = Seeder(phone)
     s.crew()
     for notice_id, kind, title, hours in (
         ("nt-old", "policy", "封控期间物资配送说明", -30),
@@ -67,8 +63,7 @@ def phone(tmp_path: Path) -> Iterator[Device]:
         phone="13800000010",
         team_id="tm-other",
     )
-    yield device
-    device.lock()
+    return phone
 
 
 def test_newest_first_all_unread_at_first(phone: Device) -> None:

@@ -3,9 +3,6 @@ lane for urgent requests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from app.services.device import Device
@@ -18,24 +15,22 @@ from tests.unit.viewmodels.phone import (
     RecordingNavigator,
     Seeder,
     fixed_now,
-    open_phone,
 )
 
 pytestmark = pytest.mark.usefixtures("field_time")
 
 
 @pytest.fixture
-def phone(tmp_path: Path) -> Iterator[Device]:
-    device = open_phone(tmp_path / "phone")
-    s = Seeder(device)
+def phone(phone: Device) -> Device:
+    """The volunteer's phone (see conftest) with what these tests read."""
+    s = Seeder(phone)
     s.crew()
     s.household("hh-1", "3栋", "2单元", "1201", phone="13800000001")
     s.household("hh-2", "3栋", "2单元", "1202")
     s.household("hh-3", "12栋", "1单元", "101")
     s.resident("rs-1", "hh-2", "张秀英")
     s.resident("rs-2", "hh-3", "李建国")
-    yield device
-    device.lock()
+    return phone
 
 
 def test_search_finds_households_by_address_or_resident(phone: Device) -> None:

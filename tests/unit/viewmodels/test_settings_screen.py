@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,20 +18,12 @@ from tests.unit.viewmodels.phone import (
     open_phone,
 )
 
-
-@pytest.fixture(autouse=True)
-def chinese() -> Iterator[None]:
-    i18n.set_language("zh-CN")
-    yield
-    i18n.set_language("zh-CN")
+pytestmark = pytest.mark.usefixtures("chinese")
 
 
 @pytest.fixture
-def phone(tmp_path: Path) -> Iterator[Device]:
-    device = open_phone(tmp_path / "lead", identity())
-    yield device
-    if device.store is not None:
-        device.lock()
+def phone(lead_phone: Device) -> Device:
+    return lead_phone
 
 
 def test_switching_language_applies_keeps_and_rebuilds(phone: Device) -> None:

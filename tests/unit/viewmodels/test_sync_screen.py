@@ -25,12 +25,7 @@ from sync.ops import Op
 from tests.unit.client.fakes import FakeServerTransport
 from tests.unit.viewmodels.phone import PIN, RecordingNavigator, Seeder, identity, open_phone
 
-
-@pytest.fixture(autouse=True)
-def chinese() -> Iterator[None]:
-    i18n.set_language("zh-CN")
-    yield
-    i18n.set_language("zh-CN")
+pytestmark = pytest.mark.usefixtures("chinese")
 
 
 @pytest.fixture

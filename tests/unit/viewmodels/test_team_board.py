@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,18 +35,12 @@ def assignee(device: Device, assignment_id: str) -> str | None:
     return record.get("assignee_id")
 
 
-@pytest.fixture(autouse=True)
-def chinese() -> Iterator[None]:
-    i18n.set_language("zh-CN")
-    yield
-    i18n.set_language("zh-CN")
+pytestmark = pytest.mark.usefixtures("chinese")
 
 
 @pytest.fixture
-def phone(tmp_path: Path) -> Iterator[Device]:
-    device = open_phone(tmp_path / "lead", identity())
-    yield device
-    device.lock()
+def phone(lead_phone: Device) -> Device:
+    return lead_phone
 
 
 @pytest.fixture

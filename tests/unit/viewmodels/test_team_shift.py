@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from app import i18n
 from app.services.device import Device
 from app.services.sync_service import SyncService
 from app.viewmodels.team import HandoverViewModel, ShiftSummaryViewModel, pick_shift
@@ -25,19 +23,12 @@ from tests.unit.viewmodels.phone import (
     open_phone,
 )
 
-
-@pytest.fixture(autouse=True)
-def chinese() -> Iterator[None]:
-    i18n.set_language("zh-CN")
-    yield
-    i18n.set_language("zh-CN")
+pytestmark = pytest.mark.usefixtures("chinese")
 
 
 @pytest.fixture
-def phone(tmp_path: Path) -> Iterator[Device]:
-    device = open_phone(tmp_path / "lead", identity())
-    yield device
-    device.lock()
+def phone(lead_phone: Device) -> Device:
+    return lead_phone
 
 
 def base(device: Device) -> Seeder:
