@@ -19,8 +19,9 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from app.demo import DEMO_PIN, enroll_phone
+from bench.app import CHROMIUM, CHROMIUM_ARGS
 from sync.server.harness import Member, PhoneProcess, ServerProcess, team_pair
-from tests.browser.driver import CHROMIUM, CHROMIUM_ARGS, SHOTS, PhoneScreen
+from tests.browser.driver import SHOTS, PhoneScreen
 
 PIN = DEMO_PIN
 
