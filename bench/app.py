@@ -239,6 +239,17 @@ def _tap(page: Any, target: Any) -> tuple[float, float]:
     return last["x"] + last["width"] / 2, last["y"] + last["height"] / 2
 
 
+def _in_view(page: Any, target: Any, fold: float = 100.0) -> tuple[float, float]:
+    """Where to tap ``target``, scrolled up first when it sits at the bottom, under the tab bar
+    (not timed)."""
+    x, y = _tap(page, target)
+    if y > VIEWPORT["height"] - fold:
+        page.mouse.move(VIEWPORT["width"] / 2, VIEWPORT["height"] / 2)
+        page.mouse.wheel(0, 400)
+        x, y = _tap(page, target)
+    return x, y
+
+
 def tap_to_durable(page: Any, targets: list[Target], log: Path) -> list[float]:
     """Milliseconds from each "done" tap to its op's commit, one assignment per tap."""
     search = page.locator(f'input[aria-label*="{tr_in(LANG, "ui.field.home.search")}"]').first
@@ -258,12 +269,15 @@ def tap_to_durable(page: Any, targets: list[Target], log: Path) -> list[float]:
             except Exception:
                 if attempt == 2:
                     raise
-        page.mouse.click(*_tap(page, item))
-        x, y = _tap(page, done.first)
-        if y > VIEWPORT["height"] - 60:  # below the fold: bring it up first (not timed)
-            page.mouse.move(VIEWPORT["width"] / 2, VIEWPORT["height"] / 2)
-            page.mouse.wheel(0, 400)
-            x, y = _tap(page, done.first)
+        for attempt in range(3):  # a tap while the list redraws (after a sync) can be lost
+            page.mouse.click(*_in_view(page, item))
+            try:
+                done.first.wait_for(state="attached", timeout=5_000)
+                break
+            except Exception:
+                if attempt == 2:
+                    raise
+        x, y = _in_view(page, done.first)
         t0 = time.monotonic_ns()
         page.mouse.click(x, y)
         committed = _commits_after(log, t0)
