@@ -247,6 +247,8 @@ def _in_view(page: Any, target: Any, fold: float = 100.0) -> tuple[float, float]
         page.mouse.move(VIEWPORT["width"] / 2, VIEWPORT["height"] / 2)
         page.mouse.wheel(0, 400)
         x, y = _tap(page, target)
+    if y > VIEWPORT["height"] - fold:
+        raise RuntimeError("the element to tap stays under the tab bar")
     return x, y
 
 
@@ -258,20 +260,14 @@ def tap_to_durable(page: Any, targets: list[Target], log: Path) -> list[float]:
     out = []
     for target in targets:
         item = page.locator(f'[flt-semantics-identifier="assignment-{target.assignment_id}"]')
-        for attempt in range(3):  # typing while the screen still moves can be lost
+        for attempt in range(3):  # typing or a tap while the list redraws can be lost
             page.mouse.click(*_tap(page, search))
             time.sleep(0.2)
             page.keyboard.press("Control+A")
             page.keyboard.type(target.room)
             try:
                 item.wait_for(state="attached", timeout=5_000)
-                break
-            except Exception:
-                if attempt == 2:
-                    raise
-        for attempt in range(3):  # a tap while the list redraws (after a sync) can be lost
-            page.mouse.click(*_in_view(page, item))
-            try:
+                page.mouse.click(*_in_view(page, item))
                 done.first.wait_for(state="attached", timeout=5_000)
                 break
             except Exception:
