@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-NAMES = ("store", "crash", "sync", "server", "faults", "app")
+NAMES = ("store", "crash", "sync", "server", "faults", "app", "abuse")
 
 
 def main(argv: list[str]) -> int:

@@ -18,9 +18,9 @@ from typing import Any
 
 from bench.harness import LiveServer, enroll
 from sync.client import HttpTransport, Identity, SyncEngine, SyncSummary, Transport
-from sync.domain import make_op
+from sync.domain import make_op, validate_op
 from sync.hlc import HybridClock, encode
-from sync.merge import apply_op, validate_op
+from sync.merge import apply_op
 from sync.ops import Op
 
 Key = tuple[str, str]

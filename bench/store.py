@@ -8,7 +8,8 @@ the fsync floor of this disk (400-byte append + fdatasync) and open+unlock of th
 
 JSON keys (stable): ``sizes.<n>.linli.{write,update,query}_p50_ms``, ``..._p99_ms``, the same
 under ``.tinydb.``, ``sizes.<n>.speedup`` (TinyDB / linli write medians), ``sizes.<n>.open_ms``,
-``fsync_floor_ms``.
+``fsync_floor_ms``; ``sizes.<n>.unlock_kdf_ms`` (the PIN key derivation inside ``open_ms``) and
+``sizes.<n>.open_after_kdf_ms`` (the rest: load the snapshot, replay, check the head).
 """
 
 from __future__ import annotations
@@ -154,11 +155,12 @@ def bench_size(size: int, workdir: Path, rng: random.Random) -> dict[str, Any]:
     tiny.close()
     store.close()
 
-    opens = []
+    opens, kdfs = [], []
     for _ in range(3):
         t = time.perf_counter()
         again = LocalStore.open(linli_dir, PIN)
         opens.append((time.perf_counter() - t) * 1000)
+        kdfs.append(again.unlock_kdf_ms)
         count = again.count("household")
         again.close()
     assert count == size + LINLI_SAMPLES
@@ -175,6 +177,10 @@ def bench_size(size: int, workdir: Path, rng: random.Random) -> dict[str, Any]:
         "tinydb": tinydb,
         "speedup": round(tinydb["write_p50_ms"] / linli["write_p50_ms"], 1),
         "open_ms": round(statistics.median(opens), 1),
+        "unlock_kdf_ms": round(statistics.median(kdfs), 1),
+        "open_after_kdf_ms": round(
+            statistics.median(o - k for o, k in zip(opens, kdfs, strict=True)), 1
+        ),
         "open_full_journal_ms": round(full_open_ms, 1),
         "journal_bytes_full": full_journal,
         "write_during_compaction_p50_ms": round(statistics.median(during), 4),
@@ -237,6 +243,10 @@ def table(result: dict[str, Any]) -> str:
             f"{row['open_full_journal_ms']:.0f} ms; writes during a compaction "
             f"p50 {row['write_during_compaction_p50_ms']:.3f} ms, "
             f"p99 {row['write_during_compaction_p99_ms']:.3f} ms (n={row['writes_during_compaction']})"
+        )
+        lines.append(
+            f"{size:>7} docs: open {row['open_ms']:.0f} ms = PIN key derivation "
+            f"{row['unlock_kdf_ms']:.0f} ms + {row['open_after_kdf_ms']:.0f} ms"
         )
     lines.append(f"fsync floor (400-byte append + fdatasync): {result['fsync_floor_ms']:.3f} ms")
     return "\n".join(lines)

@@ -16,7 +16,15 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sync.domain import ASSIGNMENT, REQUEST, add_note, make_op, new_request, record_visit
+from sync.domain import (
+    ASSIGNMENT_MACHINE,
+    REQUEST_MACHINE,
+    add_note,
+    is_lead,
+    make_op,
+    new_request,
+    record_visit,
+)
 from sync.domain import transition as make_transition
 from sync.errors import SyncError
 from sync.ops import Op
@@ -40,7 +48,7 @@ REQUEST_TEXTS = (
     ("food_goods", "婴儿奶粉快用完了"),
 )
 INSTRUCTIONS = ("请先电话联系再上门", "注意老人听力不好，多敲几次门", "物资放门口，拍照确认")
-LEADS = frozenset({"team_lead", "coordinator"})
+
 
 Action = Callable[[], Op | None]
 
@@ -101,7 +109,7 @@ class Shift:
     # -- what the phone may touch --------------------------------------------------------
     @property
     def is_lead(self) -> bool:
-        return self.phone.role in LEADS
+        return is_lead(self.phone.role)
 
     def _pick(self, kind: str, allowed: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
         records = sorted(
@@ -140,8 +148,8 @@ class Shift:
         frm = str(record["status"])
         options = [
             to
-            for to in ASSIGNMENT.next_states(frm)
-            if self.phone.role in ASSIGNMENT.roles_for(frm, to)
+            for to in ASSIGNMENT_MACHINE.next_states(frm)
+            if self.phone.role in ASSIGNMENT_MACHINE.roles_for(frm, to)
         ]
         if not options:
             return None
@@ -180,7 +188,7 @@ class Shift:
         record = self._request(to_change_status=True)
         if record is None:
             return None
-        options = REQUEST.next_states(str(record["status"]))
+        options = REQUEST_MACHINE.next_states(str(record["status"]))
         if not options:
             return None
         return make_transition(

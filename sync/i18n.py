@@ -4,12 +4,18 @@ A catalog is a folder per language (``zh-CN/``, ``en/``) of flat JSON files mapp
 ``str.format`` templates. ``sync`` ships the catalog for errors and records; the app registers its
 own folder with :func:`register`. Files are split by owner (``errors.json``, ``domain.json`` …)
 so each module keeps its own strings.
+
+Plurals: a placeholder whose format spec holds a ``|`` picks a word by its number,
+``{n:change|changes}`` → "change" when ``n`` is 1, "changes" otherwise. English templates say
+``"{n} {n:change|changes}"``; Chinese has no plural and needs none.
 """
 
 from __future__ import annotations
 
 import json
+import string
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +26,30 @@ _SYNC_LOCALES = Path(__file__).with_name("locales")
 _lock = threading.Lock()
 _roots: list[Path] = [_SYNC_LOCALES]
 _cache: dict[str, dict[str, str]] | None = None
+
+
+class _PluralFormatter(string.Formatter):
+    """``str.format`` plus the plural spec ``{n:one|other}``."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if "|" in format_spec:
+            one, _, other = format_spec.partition("|")
+            return one if value == 1 else other
+        return super().format_field(value, format_spec)
+
+
+_PLURAL = _PluralFormatter()
+
+
+def fill(template: str, params: Mapping[str, Any]) -> str:
+    """``template`` with ``params`` filled in (plural specs included; a ``dict`` subclass with
+    ``__missing__`` may supply absent ones); a template that does not fit is returned as it is."""
+    try:
+        if "|" in template:
+            return _PLURAL.vformat(template, (), params)
+        return template.format_map(params)
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return template
 
 
 def register(root: Path) -> None:
@@ -73,7 +103,4 @@ def t(key: str, lang: str | None = None, /, **params: Any) -> str:
     template = cats[normalise(lang)].get(key) or cats[DEFAULT_LANGUAGE].get(key)
     if template is None:
         return key
-    try:
-        return template.format(**params)
-    except (KeyError, IndexError, ValueError):
-        return template
+    return fill(template, params)

@@ -17,17 +17,18 @@ A record is a plain JSON-able dict::
 
 Both rules pick the maximum (or minimum) of a total order, so applying a set of ops gives the same
 record in any order, in any batching, and applying an op twice changes nothing. Which ops are
-valid is decided by :func:`validate_op` from each op alone, so every replica keeps the same ops.
+valid is decided by :func:`sync.domain.validate_op` from each op alone, so every replica keeps
+the same ops.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.domain.validation import validate_op
+from sync.domain import validation
+from sync.domain.jsonlike import canonical_text, plain
 from sync.errors import LinliError, OpRejected
 from sync.ops import Op
 
@@ -39,8 +40,6 @@ __all__ = [
     "join_states",
     "merge",
     "merge_into",
-    "plain",
-    "validate_op",
 ]
 
 #: the key of a record's (and a child's) stamps
@@ -59,34 +58,20 @@ def _order(stamp: str) -> tuple[str, str]:
     return (hlc, device)
 
 
-def plain(value: Any) -> Any:
-    """A deep copy of ``value`` made of dicts, lists and scalars only (mappings → dict,
-    tuples → list), so records never share structure with ops or with each other."""
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
 def _field_wins(new_stamp: str, new: Any, old_stamp: str | None, old: Any) -> bool:
     if old_stamp is None:
         return True
     new_order, old_order = _order(new_stamp), _order(old_stamp)
     if new_order != old_order:
         return new_order > old_order
-    return _canonical(new) > _canonical(old)
+    return canonical_text(new) > canonical_text(old)
 
 
 def _child_first(new: dict[str, Any], old: dict[str, Any]) -> bool:
     new_order, old_order = _order(new[CLOCK]), _order(old[CLOCK])
     if new_order != old_order:
         return new_order < old_order
-    return _canonical(new) < _canonical(old)
+    return canonical_text(new) < canonical_text(old)
 
 
 def _child_key(child: Mapping[str, Any]) -> tuple[str, str]:
@@ -95,7 +80,8 @@ def _child_key(child: Mapping[str, Any]) -> tuple[str, str]:
 
 def apply_op(record: Mapping[str, Any] | None, op: Op) -> dict[str, Any]:
     """The record after ``op`` (a new dict; ``record`` is not changed). ``op`` should have
-    passed :func:`validate_op`; this function only merges."""
+    passed :func:`sync.domain.validate_op`; this function only merges. Values are copied with
+    :func:`sync.domain.jsonlike.plain` (``NotJson`` for anything not JSON-like)."""
     return merge_into(plain(record) if record else None, op)
 
 
@@ -182,7 +168,7 @@ def merge(state: Mapping[tuple[str, str], dict[str, Any]], ops: Iterable[Op]) ->
     rejected: list[tuple[str, LinliError]] = []
     for op in ops:
         try:
-            validate_op(op)
+            validation.validate_op(op)
         except LinliError as exc:
             rejected.append((op.op_id, exc))
             continue

@@ -5,40 +5,45 @@ adds, and — for fields under a state machine such as ``status`` — the values
 (``seen``), so a transition can be judged from the op alone, in any order. ``hlc`` and ``device``
 order ops for last-writer-wins; ``member`` is the person who made the change.
 
-On the wire and on disk an op is a compact JSON object with the short keys of :data:`_KEYS`.
+On the wire and on disk an op is a compact JSON object with the short keys of :data:`WIRE_KEYS`.
 """
 
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final
 
 from sync import hlc as _hlc
 from sync.errors import ValidationError
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
-# attribute -> wire key
-_KEYS: dict[str, str] = {
-    "op_id": "i",
-    "kind": "k",
-    "entity_id": "e",
-    "hlc": "t",
-    "device": "d",
-    "member": "m",
-    "set": "s",
-    "add": "a",
-    "seen": "p",
-}
+#: attribute -> wire key (the one map both directions use)
+WIRE_KEYS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "op_id": "i",
+        "kind": "k",
+        "entity_id": "e",
+        "hlc": "t",
+        "device": "d",
+        "member": "m",
+        "set": "s",
+        "add": "a",
+        "seen": "p",
+    }
+)
+#: the attributes every op carries as non-empty strings
+_HEAD: Final = ("op_id", "kind", "entity_id", "hlc", "device", "member")
+#: the attributes that are omitted from the wire form when empty
+_BODY: Final = ("set", "add", "seen")
 
 
 def new_id(prefix: str = "") -> str:
     """A unique, roughly time-ordered id: 12 hex digits of ms time + 10 random hex digits."""
-    return f"{prefix}{time.time_ns() // 1_000_000:012x}{secrets.token_hex(5)}"
+    return f"{prefix}{_hlc.wall_ms():012x}{secrets.token_hex(5)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,20 +64,15 @@ class Op:
         return (self.hlc, self.device)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "i": self.op_id,
-            "k": self.kind,
-            "e": self.entity_id,
-            "t": self.hlc,
-            "d": self.device,
-            "m": self.member,
-        }
+        out: dict[str, Any] = {WIRE_KEYS[name]: getattr(self, name) for name in _HEAD}
         if self.set:
-            out["s"] = dict(self.set)
+            out[WIRE_KEYS["set"]] = dict(self.set)
         if self.add:
-            out["a"] = {name: [dict(c) for c in items] for name, items in self.add.items()}
+            out[WIRE_KEYS["add"]] = {
+                name: [dict(c) for c in items] for name, items in self.add.items()
+            }
         if self.seen:
-            out["p"] = dict(self.seen)
+            out[WIRE_KEYS["seen"]] = dict(self.seen)
         return out
 
     @classmethod
@@ -81,9 +81,7 @@ class Op:
         if not isinstance(raw, Mapping):
             raise ValidationError("op.malformed", reason="not an object")
         try:
-            strs = {
-                k: raw[_KEYS[k]] for k in ("op_id", "kind", "entity_id", "hlc", "device", "member")
-            }
+            strs = {name: raw[WIRE_KEYS[name]] for name in _HEAD}
         except KeyError as exc:
             raise ValidationError("op.malformed", reason=f"missing {exc.args[0]}") from exc
         for name, value in strs.items():
@@ -91,9 +89,7 @@ class Op:
                 raise ValidationError("op.malformed", reason=f"bad {name}")
         if not _hlc.is_valid(strs["hlc"]):
             raise ValidationError("op.malformed", reason="bad hlc")
-        sets = raw.get("s", {})
-        adds = raw.get("a", {})
-        seen = raw.get("p", {})
+        sets, adds, seen = (raw.get(WIRE_KEYS[name], {}) for name in _BODY)
         if (
             not isinstance(sets, Mapping)
             or not isinstance(seen, Mapping)

@@ -21,7 +21,7 @@ from app.store import LocalStore
 from app.store.keyfile import check_new_pin
 from sync.client import Identity, SyncEngine, SyncSummary, Transport, enroll
 from sync.client.engine import ProgressFn
-from sync.domain import changes
+from sync.domain import changes, is_lead
 from sync.errors import StoreLocked, ValidationError
 from sync.hlc import HybridClock
 from sync.ops import Op
@@ -87,7 +87,7 @@ class Device(Observable):
 
     @property
     def is_lead(self) -> bool:
-        return self.role in ("team_lead", "coordinator")
+        return is_lead(self.role)
 
     def require_store(self) -> LocalStore:
         store = self.store

@@ -3,8 +3,9 @@
 :class:`StoreEngine` owns the files of one data directory and the in-memory tables; the record and
 outbox API on top of it is :class:`app.store.local.LocalStore`.
 
-Commit path (``_commit``): encode the whole change set as one frame → append + fdatasync → only
-then apply it to the tables. A disk error leaves the journal cut back and memory unchanged, so a
+Commit path (``_commit``): encode the whole change set as one frame → append + fdatasync → record
+the new frame count in ``head.bin`` (in-place slot write + fdatasync) → only then apply it to the
+tables. A disk error leaves the journal cut back and memory unchanged, so a
 caller either gets a durable write or an exception and no change. One ``RLock`` guards every
 public call; listeners run after the lock is released.
 """
@@ -20,16 +21,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from app.store import codec, files
+from app.store import codec, files, formats, head
 from app.store.generations import Layout, recover, store_files
+from app.store.head import CHAIN0, Entries, HeadWriter
 from app.store.journal import (
     Changes,
     Journal,
     State,
+    create_journal,
     journal_name,
     snapshot_name,
 )
-from app.store.keyfile import KEY_FILE, KeyFile, check_new_pin
+from app.store.keyfile import KEY_FILE, PIN_MIN, KeyFile, check_new_pin
 from app.store.snapshot import encode_snapshot
 from app.store.tables import TABLES, Tables
 from sync.crypto import symmetric
@@ -47,6 +50,9 @@ log = logging.getLogger(__name__)
 Listener = Callable[[frozenset[str]], None]
 COMPACT_MIN_BYTES = 1 << 20
 COMPACT_SNAPSHOT_FRACTION = 8
+#: Commits per head write. 1: every acknowledged frame is vouched for (one more data sync per
+#: write); N > 1 trades N-1 frames that could be cut without notice for 1/N of that cost.
+HEAD_EVERY = 1
 
 
 class StoreEngine:
@@ -77,7 +83,12 @@ class StoreEngine:
         #: Called (outside the lock) after each committed write with the table names it touched.
         self.on_change: list[Listener] = []
 
-        rec = recover(directory, self._aead, self._store_id)
+        #: True when the PIN that opened the store is shorter than today's minimum: the app
+        #: should ask for a new one (the store still opens, so nobody is stranded mid-shift).
+        self.needs_new_pin = False
+        #: Milliseconds the PIN key derivation took when this store was unlocked.
+        self.unlock_kdf_ms = keyfile.kdf_ms
+        rec = recover(directory, self._aead, self._store_id, require_head=keyfile.version >= 2)
         #: Frames of an interrupted last write that were dropped on open (0 normally).
         self.torn_tail_dropped = rec.torn_frames
         self.torn_tail_bytes = rec.torn_bytes
@@ -85,10 +96,25 @@ class StoreEngine:
         self._tables.load(rec.state)
         self._snapshot_bytes = rec.snapshot_bytes
         active = directory / journal_name(rec.active)
-        self._journal = Journal(active, self._aead, self._store_id, rec.active, rec.active_seq)
+        count, chain = rec.entries[rec.active]
+        self._journal = Journal(
+            active,
+            self._aead,
+            self._store_id,
+            rec.active,
+            count,
+            chain=chain,
+            fmt=rec.active_format,
+        )
+        self._sealed: Entries = {g: e for g, e in rec.entries.items() if g != rec.active}
+        self._head = HeadWriter(directory, self._aead, self._store_id, rec.head_counter)
+        self._head_stale = True
+        self._unvouched = 0
+        self._write_head()  # commits what recovery found (and creates the head of an old store)
         self._sealed_bytes = rec.journal_bytes - self._journal.size
         self._loaded()
-        if rec.active != rec.base or self._journal_too_big():
+        outdated = rec.active_format < formats.JOURNAL_FORMAT
+        if rec.active != rec.base or outdated or self._journal_too_big():
             self._start_compaction()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -114,7 +140,8 @@ class StoreEngine:
             empty: State = {name: {} for name in TABLES}
             blob = encode_snapshot(aead, keyfile.store_id, 1, empty)
             files.atomic_write(directory / snapshot_name(1), blob)
-            files.create_empty(directory / journal_name(1))
+            create_journal(directory / journal_name(1))
+            head.write_new(directory, aead, keyfile.store_id, {1: (0, CHAIN0)})
             keyfile.save()  # last: key.json is what makes the store exist
             return cls(directory, keyfile, data_key, dirlock, **options)
         except OSError as exc:
@@ -134,13 +161,20 @@ class StoreEngine:
         try:
             keyfile = KeyFile.load(directory)
             data_key = keyfile.unlock(pin)
-            return cls(directory, keyfile, data_key, dirlock, **options)
+            store = cls(directory, keyfile, data_key, dirlock, **options)
         except OSError as exc:  # the files are there but the disk will not give them back
             dirlock.release()
             raise StoreDamaged(what=files.errno_name(exc)) from exc
         except BaseException:
             dirlock.release()
             raise
+        store.needs_new_pin = len(pin.strip()) < PIN_MIN
+        if keyfile.needs_upgrade:  # an older key file or weaker KDF: re-wrap under the same PIN
+            try:
+                keyfile.upgrade(data_key, pin)
+            except StoreWriteFailed as exc:
+                log.warning("key file not upgraded, will retry: %s", exc.params.get("reason"))
+        return store
 
     @staticmethod
     def wipe(data_dir: Path) -> None:
@@ -172,7 +206,10 @@ class StoreEngine:
         with self._lock:
             if self._closed:
                 return
+            if self._unvouched or self._head_stale:
+                self._write_head()
             self._journal.close()
+            self._head.close()
             self._dirlock.release()
             self._data_key = None
             self._closed = True
@@ -196,6 +233,7 @@ class StoreEngine:
             self._keyfile.unlock(old)
             assert self._data_key is not None
             self._keyfile.rewrap(self._data_key, new)
+            self.needs_new_pin = False
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Subscribe to committed changes; returns the function that unsubscribes."""
@@ -218,9 +256,30 @@ class StoreEngine:
         except codec.NotJson as exc:
             raise ValidationError("store.not_json", reason=str(exc)) from exc
         self._journal.append(payload)
+        self._unvouched += 1
+        if self._unvouched >= HEAD_EVERY:
+            self._write_head()
         self._tables.apply(changes)
         if self._journal_too_big():
             self._start_compaction()
+
+    def _write_head(self) -> None:
+        """Record every live journal's frame count and chain in ``head.bin`` (lock held).
+
+        The frame is already durable when this runs, so a disk error here does not fail the
+        write: it is logged and the head is rewritten at the next commit (until then the newest
+        frames are not vouched for — they could be cut without notice, as in a crash)."""
+        entries = dict(self._sealed)
+        entries[self._journal.gen] = (self._journal.seq, self._journal.chain)
+        try:
+            self._head.write(entries)
+        except OSError as exc:
+            if not self._head_stale:
+                log.warning("store head not updated: %s", files.errno_name(exc))
+            self._head_stale = True
+            return
+        self._head_stale = False
+        self._unvouched = 0
 
     def _notify(self, touched: Iterable[str]) -> None:
         kinds = frozenset(touched)
@@ -273,7 +332,7 @@ class StoreEngine:
         gen = self._journal.gen + 1
         path = self._dir / journal_name(gen)
         try:
-            files.create_empty(path)
+            create_journal(path)
             journal = Journal(path, self._aead, self._store_id, gen, 0)
         except OSError as exc:
             log.warning("compaction not started: %s", files.errno_name(exc))
@@ -284,6 +343,8 @@ class StoreEngine:
         state = self._tables.capture()
         old, self._journal = self._journal, journal
         old.close()
+        self._sealed[old.gen] = (old.seq, old.chain)
+        self._write_head()
         self._sealed_bytes += old.size
         worker = threading.Thread(
             target=self._compact_worker, args=(gen, state), name="linli-store-compact", daemon=True
@@ -300,6 +361,8 @@ class StoreEngine:
             with self._lock:
                 layout = Layout.scan(self._dir)
                 files.remove_files(layout.older_than(self._dir, gen))
+                self._sealed = {g: e for g, e in self._sealed.items() if g >= gen}
+                self._write_head()
                 self._snapshot_bytes = len(blob)
                 self._sealed_bytes = 0
                 self._compact_floor = 0

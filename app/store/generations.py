@@ -12,6 +12,12 @@ Compaction of active generation ``g`` (see ``LocalStore``):
 
 A crash after step 1 leaves snapshot ``g`` + journals ``g``, ``g+1``; after step 2, snapshot
 ``g+1`` + journal ``g+1`` (+ leftovers). Both recover to exactly the committed state.
+
+Length commitment: ``head.bin`` (:mod:`app.store.head`) records each live journal's frame count
+and chain. A journal holding fewer good frames than its head entry (frames cut at a boundary, a
+truncation, a zero-filled tail), a different chain at that count (frames replaced), or a journal
+the head lists but the directory lacks is :class:`StoreDamaged` naming the lost frames. Only frames
+beyond the head's count may be dropped as a torn tail.
 """
 
 from __future__ import annotations
@@ -25,8 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.store import files
+from app.store.head import HEAD_FILE, Commitment, Entries, read_head
 from app.store.journal import (
     Changes,
+    JournalRead,
     State,
     decode_changes,
     journal_name,
@@ -85,12 +93,17 @@ class Recovered:
     journal_bytes: int
     torn_frames: int
     torn_bytes: int
+    #: ``gen -> (frames, chain)`` of every live journal, the active one included.
+    entries: Entries = field(default_factory=dict)
+    active_format: int = 2
+    head_counter: int = 0
 
 
 def store_files(directory: Path) -> Iterator[Path]:
     """Every file a store may own in ``directory`` (for wiping and for half-created stores)."""
     for path in directory.iterdir():
-        if path.is_file() and (_NAME.match(path.name) or path.name.endswith(".tmp")):
+        name = path.name
+        if path.is_file() and (_NAME.match(name) or name.endswith(".tmp") or name == HEAD_FILE):
             yield path
 
 
@@ -100,15 +113,36 @@ def _check_changes(changes: Changes, where: str) -> None:
             raise StoreDamaged(what=where)
 
 
-def recover(directory: Path, aead: Aead, store_id: bytes) -> Recovered:
-    """Load the newest snapshot, replay its journals, cut a torn tail, delete leftovers."""
+def _check_committed(read: JournalRead, name: str, committed: tuple[int, bytes] | None) -> None:
+    """Damage if ``read`` holds fewer frames than the head vouches for, or other ones."""
+    if committed is None:
+        return
+    count, chain = committed
+    found = len(read.payloads)
+    if found < count:
+        lost = f"#{found}" if count - found == 1 else f"#{found}–#{count - 1}"
+        raise StoreDamaged(what=f"{name} {lost}", lost=count - found)
+    if read.chains[count] != chain:
+        raise StoreDamaged(what=f"{name} #0–#{count - 1}", lost=count)
+
+
+def recover(
+    directory: Path, aead: Aead, store_id: bytes, *, require_head: bool = True
+) -> Recovered:
+    """Load the newest snapshot, replay its journals, check them against the head, cut a torn
+    tail, delete leftovers. Without ``require_head`` (a format-1 store) a missing head is fine."""
     layout = Layout.scan(directory)
     if not layout.snapshots:
         raise StoreDamaged(what="snapshot")
+    head = read_head(directory, aead, store_id)
+    if head is None and require_head:
+        raise StoreDamaged(what=HEAD_FILE)
     base = layout.snapshots[-1]
     chain = [g for g in layout.journals if g >= base]
-    if not chain or chain != list(range(base, base + len(chain))):
-        missing = next(g for g in range(base, base + len(chain) + 1) if g not in chain)
+    listed = sorted(g for g in (head.entries if head else {}) if g >= base)
+    expected = range(base, max([base, *chain, *listed]) + 1)
+    if chain != list(expected)[: len(chain)] or not chain or any(g not in chain for g in listed):
+        missing = next(g for g in expected if g not in chain)
         raise StoreDamaged(what=journal_name(missing))
     snap_path = directory / snapshot_name(base)
     gc_was_enabled = gc.isenabled()
@@ -119,10 +153,13 @@ def recover(directory: Path, aead: Aead, store_id: bytes) -> Recovered:
         if any(name not in TABLES for name in state):
             raise StoreDamaged(what=snap_path.name)
         torn_frames = torn_bytes = journal_bytes = active_seq = 0
+        entries: Entries = {}
         for gen in chain:
             path = directory / journal_name(gen)
             last = gen == chain[-1]
             read = read_journal(path, aead, store_id, gen, allow_torn_tail=last)
+            _check_committed(read, path.name, _entry(head, gen))
+            entries[gen] = (len(read.payloads), read.chains[-1])
             for seq, payload in enumerate(read.payloads):
                 where = f"{path.name} #{seq}"
                 changes = decode_changes(payload, where)
@@ -160,4 +197,11 @@ def recover(directory: Path, aead: Aead, store_id: bytes) -> Recovered:
         journal_bytes=journal_bytes,
         torn_frames=torn_frames,
         torn_bytes=torn_bytes,
+        entries=entries,
+        active_format=read.fmt,
+        head_counter=head.counter if head else 0,
     )
+
+
+def _entry(head: Commitment | None, gen: int) -> tuple[int, bytes] | None:
+    return None if head is None else head.entries.get(gen)

@@ -1,13 +1,19 @@
 """The append-only, encrypted journal (on-disk format, reader and writer).
 
-Journal ``journal-<gen>.log`` is a sequence of frames, one per committed transaction::
+Journal ``journal-<gen>.log`` (format 2) is the header ``b"LLJRNL02"`` (written atomically when
+the journal is created) and then a sequence of frames, one per committed transaction::
 
     length (u32 BE) | check (u32 BE) | nonce (12) | AES-256-GCM ciphertext | tag (16)
 
 ``check`` is CRC-32 of the length bytes (xor a constant), so a damaged length is told apart from a
 frame cut short by a crash. The associated data of frame ``seq`` is
-``b"linli/journal/v1" || store id || gen (u64) || seq (u64)``: a frame moved to another position,
-another journal or another store fails authentication.
+``b"linli/journal/v2" || store id || gen (u64) || seq (u64)``: a frame moved to another position,
+another journal or another store fails authentication. Format 1 (before the header existed) is
+the same frames from byte 0 under ``b"linli/journal/v1"``; it is still read, and still appended
+to until the compaction started at open moves writers to a format-2 journal.
+
+Each frame also advances a running hash, the *chain* (:func:`app.store.head.chain_next`), which
+``head.bin`` records with the frame count so that frames cut from the end are noticed.
 
 A frame's plaintext is the transaction's change set as compact UTF-8 JSON:
 ``[[table, key, document or null], ...]`` (whole documents: replay never re-runs a merge).
@@ -22,17 +28,20 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.store import codec, files
+from app.store import codec, files, formats
+from app.store.head import CHAIN0, chain_next
 from sync.crypto.symmetric import OVERHEAD, Aead, AuthenticationFailed
 from sync.errors import StoreDamaged, StoreWriteFailed
 
 _HEADER = struct.Struct(">II")
 _CHECK_XOR = 0x4C4C4A31
-_JOURNAL_AAD = b"linli/journal/v1"
+_AADS = {1: b"linli/journal/v1", 2: b"linli/journal/v2"}
+_PREFIX = b"LLJRNL"
+HEADER = _PREFIX + b"%02d" % formats.JOURNAL_FORMAT
 MAX_FRAME = 256 * 1024 * 1024
 
 Changes = list[tuple[str, str, dict[str, Any] | None]]
@@ -51,13 +60,36 @@ def _check(length: int) -> int:
     return zlib.crc32(length.to_bytes(4, "big")) ^ _CHECK_XOR
 
 
-def frame_aad(store_id: bytes, gen: int, seq: int) -> bytes:
-    return _JOURNAL_AAD + store_id + struct.pack(">QQ", gen, seq)
+def frame_aad(store_id: bytes, gen: int, seq: int, fmt: int = formats.JOURNAL_FORMAT) -> bytes:
+    return _AADS[fmt] + store_id + struct.pack(">QQ", gen, seq)
 
 
-def encode_frame(aead: Aead, store_id: bytes, gen: int, seq: int, payload: bytes) -> bytes:
-    body = aead.seal(payload, frame_aad(store_id, gen, seq))
+def encode_frame(
+    aead: Aead, store_id: bytes, gen: int, seq: int, payload: bytes, fmt: int = 2
+) -> bytes:
+    body = aead.seal(payload, frame_aad(store_id, gen, seq, fmt))
     return _HEADER.pack(len(body), _check(len(body))) + body
+
+
+def create_journal(path: Path) -> None:
+    """A new, empty format-2 journal: its header is in place before anyone can append."""
+    files.atomic_write(path, HEADER)
+
+
+def journal_format(data: bytes, name: str) -> tuple[int, int]:
+    """``(format, offset of the first frame)`` of a journal's bytes; too new → ``store.too_new``.
+
+    Format 1 has no header; its first bytes are a frame header whose length can never read as
+    ``LLJR`` (that would be a 1.2 GiB frame, over :data:`MAX_FRAME`), so the two never mix up.
+    """
+    version = formats.magic_version(data, _PREFIX)
+    if version is None:
+        return 1, 0
+    if version > formats.JOURNAL_FORMAT:
+        raise formats.too_new(name, version, formats.JOURNAL_FORMAT)
+    if version != 2:
+        raise StoreDamaged(what=name)
+    return 2, len(HEADER)
 
 
 @dataclass
@@ -66,6 +98,9 @@ class JournalRead:
 
     payloads: list[bytes]
     good_size: int
+    fmt: int = formats.JOURNAL_FORMAT
+    #: ``chains[i]``: the chain after the first ``i`` frames (``chains[0]`` is :data:`CHAIN0`).
+    chains: list[bytes] = field(default_factory=lambda: [CHAIN0])
     torn_frames: int = 0
     torn_bytes: int = 0
 
@@ -75,8 +110,10 @@ def read_journal(
 ) -> JournalRead:
     data = path.read_bytes()
     size = len(data)
-    out = JournalRead(payloads=[], good_size=0)
-    pos = seq = 0
+    fmt, pos = journal_format(data, path.name)
+    out = JournalRead(payloads=[], good_size=pos, fmt=fmt)
+    seq = 0
+    chain = CHAIN0
     while pos < size:
         rest = size - pos
         torn = False
@@ -93,7 +130,9 @@ def read_journal(
             else:
                 body = memoryview(data)[pos + _HEADER.size : pos + _HEADER.size + length]
                 try:
-                    out.payloads.append(aead.open(body, frame_aad(store_id, gen, seq)))
+                    out.payloads.append(aead.open(body, frame_aad(store_id, gen, seq, fmt)))
+                    chain = chain_next(chain, body)
+                    out.chains.append(chain)
                 except AuthenticationFailed as exc:
                     if _HEADER.size + length != rest:
                         raise StoreDamaged(what=f"{path.name} #{seq}") from exc
@@ -129,10 +168,23 @@ def decode_changes(payload: bytes, where: str) -> Changes:
 class Journal:
     """The open, active journal: appends one frame per transaction, durably, or not at all."""
 
-    def __init__(self, path: Path, aead: Aead, store_id: bytes, gen: int, seq: int) -> None:
+    def __init__(
+        self,
+        path: Path,
+        aead: Aead,
+        store_id: bytes,
+        gen: int,
+        seq: int,
+        *,
+        chain: bytes = CHAIN0,
+        fmt: int = formats.JOURNAL_FORMAT,
+    ) -> None:
         self.path = path
         self.gen = gen
         self.seq = seq
+        #: The chain after the ``seq`` frames on disk (what ``head.bin`` records).
+        self.chain = chain
+        self.fmt = fmt
         self._aead = aead
         self._store_id = store_id
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
@@ -145,7 +197,7 @@ class Journal:
         writes (reopening the store drops the torn tail)."""
         if self._fd is None or self.broken:
             raise StoreWriteFailed(reason="EIO")
-        frame = encode_frame(self._aead, self._store_id, self.gen, self.seq, payload)
+        frame = encode_frame(self._aead, self._store_id, self.gen, self.seq, payload, self.fmt)
         try:
             files.write_all(self._fd, frame)
             files.sync_data(self._fd)
@@ -158,6 +210,7 @@ class Journal:
             raise StoreWriteFailed(reason=files.errno_name(exc)) from exc
         self.size += len(frame)
         self.seq += 1
+        self.chain = chain_next(self.chain, frame[_HEADER.size :])
 
     def close(self) -> None:
         if self._fd is not None:

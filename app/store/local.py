@@ -8,16 +8,16 @@ never holds a stored dict. Queries take plain mappings and predicates; TinyDB st
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import ModuleType
 from typing import Any
 
 from app.store import codec
 from app.store.engine import StoreEngine
 from app.store.journal import Changes
 from app.store.tables import KINDS, META, OUTBOX, RECEIPTS
+from sync import merge
+from sync.domain import validate_op
 from sync.errors import LinliError, ValidationError
 from sync.ops import Op
 
@@ -29,12 +29,6 @@ _KEY_WIDTH = 16
 
 def _key(n: int) -> str:
     return f"{n:0{_KEY_WIDTH}d}"
-
-
-def _merge() -> ModuleType:
-    """``sync.merge`` (the domain's validation and last-writer-wins merge), imported on first use
-    so opening the store stays cheap."""
-    return importlib.import_module("sync.merge")
 
 
 class LocalStore(StoreEngine):
@@ -60,13 +54,12 @@ class LocalStore(StoreEngine):
         ops = list(ops)
         if not ops:
             return []
-        merge = _merge()
         for op in ops:
-            merge.validate_op(op)
+            validate_op(op)
             _check_kind(op.kind)
         with self._lock:
             self._check_open()
-            records, changes = self._merge_ops(ops, merge)
+            records, changes = self._merge_ops(ops)
             queued: list[tuple[str, str]] = []
             next_key = self._outbox_next
             for op in ops:
@@ -83,9 +76,7 @@ class LocalStore(StoreEngine):
         self._notify({op.kind for op in ops} | {OUTBOX})
         return result
 
-    def _merge_ops(
-        self, ops: Iterable[Op], merge: ModuleType
-    ) -> tuple[list[dict[str, Any]], Changes]:
+    def _merge_ops(self, ops: Iterable[Op]) -> tuple[list[dict[str, Any]], Changes]:
         """Each op's merged record, and the change set of the records that changed."""
         pending: dict[tuple[str, str], dict[str, Any]] = {}
         records: list[dict[str, Any]] = []
@@ -177,12 +168,11 @@ class LocalStore(StoreEngine):
         """Merge ops pulled from the server (no outbox entries) and store ``cursor``, in one
         write. Ops seen before change nothing; invalid ops are skipped and listed in
         :attr:`last_rejected`. Returns how many ops were accepted."""
-        merge = _merge()
         accepted: list[Op] = []
         rejected: list[tuple[str, str]] = []
         for op in ops:
             try:
-                merge.validate_op(op)
+                validate_op(op)
                 _check_kind(op.kind)
             except LinliError as exc:
                 rejected.append((op.op_id, exc.code))
@@ -193,7 +183,7 @@ class LocalStore(StoreEngine):
         with self._lock:
             self._check_open()
             self.last_rejected = rejected
-            _records, changes = self._merge_ops(accepted, merge)
+            _records, changes = self._merge_ops(accepted)
             touched = {kind for kind, _key, _doc in changes}
             if cursor is not None and cursor != self._meta_value(CURSOR_KEY):
                 changes.append((META, CURSOR_KEY, {"v": cursor}))

@@ -23,11 +23,15 @@ import struct
 from collections.abc import Iterator
 from typing import Any
 
+from app.store import formats
 from app.store.journal import State
 from sync.crypto.symmetric import Aead, AuthenticationFailed
 from sync.errors import StoreDamaged
 
-_MAGIC = b"LLSNAP02"
+_PREFIX = b"LLSNAP"
+_MAGIC = b"LLSNAP02"  # snapshot format 1 (the digits are older than the store's format numbers)
+#: The magic's two digits for each snapshot format this app reads.
+_DIGITS_OF_FORMAT = {1: 2}
 _AAD = b"linli/snapshot/v2"
 _LEN = struct.Struct(">I")
 _PROTOCOL = 5
@@ -66,6 +70,9 @@ def encode_snapshot(aead: Aead, store_id: bytes, gen: int, state: State) -> byte
 
 def decode_snapshot(data: bytes, aead: Aead, store_id: bytes, gen: int, name: str) -> State:
     """The state in a snapshot file; :class:`StoreDamaged` naming the file if anything is off."""
+    digits = formats.magic_version(data, _PREFIX)
+    if digits is not None and digits > _DIGITS_OF_FORMAT[formats.SNAPSHOT_FORMAT]:
+        raise formats.too_new(name, digits - 1, formats.SNAPSHOT_FORMAT)
     if not data.startswith(_MAGIC):
         raise StoreDamaged(what=name)
     try:

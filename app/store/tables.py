@@ -21,19 +21,10 @@ from tinydb.storages import MemoryStorage, Storage
 from tinydb.table import Table
 
 from app.store.journal import Changes, State
+from sync.domain.schema import KINDS as KIND_SPECS
 
-KINDS: tuple[str, ...] = (
-    "place",
-    "household",
-    "resident",
-    "team",
-    "member",
-    "shift",
-    "assignment",
-    "request",
-    "notice",
-    "contact",
-)
+#: one table per record kind of the domain, in the domain's order
+KINDS: tuple[str, ...] = tuple(KIND_SPECS)
 OUTBOX = "outbox"
 META = "meta"
 RECEIPTS = "receipts"

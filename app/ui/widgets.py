@@ -1,22 +1,38 @@
-"""Small building blocks every screen shares: scaffold, navigation bar, sync bar, chips."""
+"""Small building blocks every screen shares: scaffold, navigation bar, binding a view-model to
+a screen, the sync bar, chips, buttons."""
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import flet as ft
 
 from app.i18n import tr
 from app.ui import theme
 from app.ui.router import Cleanup, Screen
+from sync.domain.vocab import LEAD_ROLES
+
+
+class Announcing(Protocol):
+    """A view-model that announces its changes."""
+
+    def subscribe(self, callback: Callable[[], None]) -> Cleanup: ...
+
+
+class ScreenState(Announcing, Protocol):
+    """A view-model a screen shows and closes when it leaves."""
+
+    def close(self) -> None: ...
+
 
 # (route, icon, label key, roles allowed or None for all)
 TABS: list[tuple[str, ft.IconData, str, frozenset[str] | None]] = [
     ("/home", ft.Icons.ASSIGNMENT, "ui.nav.home", None),
     ("/requests", ft.Icons.SUPPORT_AGENT, "ui.nav.requests", None),
-    ("/team", ft.Icons.GROUPS, "ui.nav.team", frozenset({"team_lead", "coordinator"})),
+    ("/team", ft.Icons.GROUPS, "ui.nav.team", LEAD_ROLES),
     ("/notices", ft.Icons.CAMPAIGN, "ui.nav.notices", None),
     ("/settings", ft.Icons.SETTINGS, "ui.nav.settings", None),
 ]
@@ -50,6 +66,41 @@ def chip(text: str, colour: str, *, identifier: str | None = None) -> ft.Control
     return ft.Semantics(content=box, identifier=identifier) if identifier else box
 
 
+def redraw(ctx: Any) -> None:
+    """Push changed controls to the screen (a no-op once the view has left the page)."""
+    with contextlib.suppress(RuntimeError, AssertionError):
+        ctx.page.update()
+
+
+def bind(ctx: Any, vm: Announcing, render: Callable[[], None]) -> Cleanup:
+    """Run ``render`` now and after each change of ``vm`` (from any thread, one at a time),
+    then push the page. Returns the unsubscribe."""
+    lock = threading.Lock()
+
+    def update() -> None:
+        with lock:
+            render()
+            redraw(ctx)
+
+    with lock:
+        render()
+    return vm.subscribe(update)
+
+
+def tap(action: Callable[[str], object], value: str) -> Callable[[Any], None]:
+    """An event handler that calls ``action(value)`` (its result is dropped)."""
+
+    def handler(_: Any) -> None:
+        action(value)
+
+    return handler
+
+
+def online_colour(online: bool | None) -> str:
+    """The colour of the sync state's dot: online, not known yet, offline."""
+    return theme.OK if online else (theme.MUTED if online is None else theme.WARN)
+
+
 def sync_bar(ctx: Any) -> tuple[ft.Control, Cleanup]:
     """Always-visible sync state: online/offline, pending changes, last sync, progress."""
     dot = ft.Container(width=10, height=10, border_radius=5)
@@ -58,7 +109,7 @@ def sync_bar(ctx: Any) -> tuple[ft.Control, Cleanup]:
 
     def render() -> None:
         s = ctx.sync.status
-        dot.bgcolor = theme.OK if s.online else (theme.MUTED if s.online is None else theme.WARN)
+        dot.bgcolor = online_colour(s.online)
         state = tr("ui.sync.online") if s.online else tr("ui.sync.offline")
         last = s.last_sync_label or tr("ui.sync.never")
         label.value = tr("ui.sync.bar", state=state, pending=s.pending, last=last)
@@ -124,6 +175,26 @@ def scaffold(
     return Screen(view, cleanups)
 
 
+def vm_screen(
+    ctx: Any,
+    vm: ScreenState,
+    render: Callable[[], None],
+    route: str,
+    title: str,
+    body: ft.Control,
+    *,
+    tab: str | None = None,
+    fab: ft.FloatingActionButton | None = None,
+    cleanups: tuple[Cleanup, ...] = (),
+) -> Screen:
+    """A :func:`scaffold` showing ``vm``: ``render`` runs now and after each change; leaving the
+    screen ends the subscription, then ``cleanups``, then the view-model."""
+    unsubscribe = bind(ctx, vm, render)
+    return scaffold(
+        ctx, route, title, body, tab=tab, fab=fab, cleanups=[unsubscribe, *cleanups, vm.close]
+    )
+
+
 def touch_button(
     text: str,
     on_click: Callable[[Any], None],
@@ -151,3 +222,47 @@ def empty_state(text: str) -> ft.Control:
         padding=32,
         alignment=ft.Alignment.CENTER,
     )
+
+
+def leads_only() -> ft.Control:
+    """What a team screen shows a volunteer who is not a lead."""
+    return empty_state(tr("ui.team.leads_only"))
+
+
+class SyncNow:
+    """The big "Sync now" button, the progress bar under way and the note saying how it went
+    (in red when it failed), as one control: :attr:`view`. The screen's view-model runs the sync
+    (``on_sync`` starts it off the UI thread) and :meth:`render` shows its state."""
+
+    def __init__(
+        self,
+        label: str,
+        on_sync: Callable[[], None],
+        *,
+        note_id: str,
+        progress_first: bool = False,
+        spacing: int = 8,
+    ) -> None:
+        self.progress = ft.ProgressBar(visible=False)
+        self.note = ft.Text()
+        self.note_box = ft.Semantics(identifier=note_id, content=self.note, visible=False)
+        self.button = ft.FilledButton(
+            content=ft.Text(label, size=18, weight=ft.FontWeight.W_600),
+            icon=ft.Icons.SYNC,
+            on_click=lambda _: on_sync(),
+            height=64,
+            expand=True,
+        )
+        row = ft.Row([self.button])
+        order = [self.progress, row] if progress_first else [row, self.progress]
+        self.view = ft.Column([*order, self.note_box], spacing=spacing, tight=True)
+
+    def render(
+        self, *, syncing: bool, progress: float | None, error: str | None, message: str | None
+    ) -> None:
+        self.progress.visible = syncing
+        self.progress.value = progress
+        self.button.disabled = syncing
+        text = error or message
+        self.note.value, self.note_box.visible = text or "", bool(text)
+        self.note.color = theme.DANGER if error else theme.OK

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 from app.i18n import tr
 from app.services.device import Device
+from app.store.keyfile import PIN_MIN
 from app.viewmodels.base import Navigator, Observable, error_text
 from sync.client import SyncProgress
-from sync.errors import LinliError
+from sync.errors import LinliError, ValidationError
 
 HOME = "/home"
+SETTINGS = "/settings"
 
 
 @dataclass
@@ -38,6 +40,8 @@ class SetupViewModel(Observable):
             return tr("ui.setup.need_server")
         if not f.code.strip():
             return tr("ui.setup.need_code")
+        if len(f.pin.strip()) < PIN_MIN:  # checked again by the store; said here before enrolling
+            return error_text(ValidationError("store.pin_too_short", min=PIN_MIN))
         if f.pin != f.pin_again:
             return tr("ui.setup.pins_differ")
         return None
@@ -82,6 +86,9 @@ class UnlockViewModel(Observable):
         self.pin = ""
         self.busy = False
         self.error: str | None = None
+        #: The PIN that just unlocked is shorter than new PINs may be (set before the PIN-length
+        #: rule rose to 6 digits): the app should ask for a new PIN (Settings → change PIN).
+        self.new_pin_needed = False
         self.notice: str | None = (
             tr("ui.unlock.wiped") if device.wiped_reason == "revoked" else None
         )
@@ -96,7 +103,10 @@ class UnlockViewModel(Observable):
             self.error = error_text(exc)
             self.changed()
             return False
+        store = self.device.store
+        self.new_pin_needed = bool(store is not None and store.needs_new_pin)
         self.busy, self.pin = False, ""
         self.changed()
-        self.nav.go(HOME)
+        # a PIN from before the 6-digit rule: straight to Settings, where the form asks for a new one
+        self.nav.go(SETTINGS if self.new_pin_needed else HOME)
         return True

@@ -17,16 +17,23 @@ from app.services.device import Device
 from app.services.sync_service import SyncService
 from app.viewmodels.base import Navigator, ViewModel
 from app.viewmodels.field_common import (
-    Clock,
     Rejection,
     current_rejections,
     dismiss_rejection,
     household_label,
-    local_time,
     problem_text,
-    utc_now,
 )
-from sync.domain import attention, changes, field_label, key_care, label, options, to_iso
+from app.viewmodels.timefmt import Clock, local_time, utc_now
+from sync.domain import (
+    REVISIT_DUE_STATUSES,
+    attention,
+    changes,
+    field_label,
+    key_care,
+    label,
+    options,
+    to_iso,
+)
 from sync.domain.enums import VISIT_OUTCOMES
 from sync.domain.schema import FREE_RESULT, RESULTS
 from sync.errors import LinliError, ValidationError
@@ -182,7 +189,7 @@ class AssignmentViewModel(ViewModel):
 
     @property
     def revisit_label(self) -> str:
-        if self.status in ("no_answer", "revisit") and self._a("revisit_due"):
+        if self.status in REVISIT_DUE_STATUSES and self._a("revisit_due"):
             return tr(
                 "ui.field.home.revisit_at", time=local_time(self._a("revisit_due"), self.now())
             )

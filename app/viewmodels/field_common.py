@@ -1,16 +1,13 @@
-"""What the field screens share: local times, countdown texts, addresses, natural sorting,
-readable errors and the server's rejections of this phone's changes.
-
-Record times are UTC (``2022-04-01T08:30:00Z``); a volunteer reads them in the phone's local
-time. Every text comes from the ``field.json`` catalogs.
+"""What the field screens share: addresses, natural sorting, readable errors and the server's
+rejections of this phone's changes; times and countdowns are :mod:`app.viewmodels.timefmt`'s
+(imported here for the field screens). Every text comes from the ``field.json`` catalogs.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.i18n import language, tr
@@ -18,63 +15,11 @@ from app.services.device import Device
 from app.services.sync_service import SyncService
 from app.viewmodels.base import error_text
 from sync import i18n
-from sync.domain import ENUMS, KINDS, field_label, kind_label, label, parse_iso
+from sync.domain import ENUMS, KINDS, field_label, kind_label, label
 from sync.errors import LinliError
-
-Clock = Callable[[], datetime]
 
 #: store meta key: op ids of rejections the person has acknowledged on this phone
 META_DISMISSED = "field.dismissed_rejections"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_iso(value)
-    except ValueError:
-        return None
-
-
-def local_time(value: Any, now: datetime | None = None) -> str:
-    """A record time as the phone's local ``HH:MM``, with ``MM-DD`` in front when it is not
-    today (relative to ``now``); "" when there is none."""
-    when = parse_time(value)
-    if when is None:
-        return ""
-    local = when.astimezone()
-    today = (now or utc_now()).astimezone().date()
-    return local.strftime("%H:%M") if local.date() == today else local.strftime("%m-%d %H:%M")
-
-
-def is_today(value: Any, now: datetime) -> bool:
-    when = parse_time(value)
-    return when is not None and when.astimezone().date() == now.astimezone().date()
-
-
-def span_text(span: timedelta) -> str:
-    """A length of time, rounded down to the minute: "2 小时 10 分钟" / "2 h 10 min"."""
-    minutes = max(0, int(span.total_seconds() // 60))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return tr("ui.field.span.days", d=days, h=hours)
-    if hours:
-        return tr("ui.field.span.hours", h=hours, m=mins)
-    return tr("ui.field.span.minutes", m=mins)
-
-
-def countdown_text(remaining: timedelta | None) -> str:
-    """ "还剩 2 小时 10 分钟" / "已超时 35 分钟"; "" once there is no deadline."""
-    if remaining is None:
-        return ""
-    if remaining.total_seconds() < 0:
-        return tr("ui.field.sla.overdue", time=span_text(-remaining))
-    return tr("ui.field.sla.due_in", time=span_text(remaining))
 
 
 _DIGITS = re.compile(r"(\d+)")
@@ -142,10 +87,7 @@ def rejection_text(code: str, params: Mapping[str, Any]) -> str:
     if template is None:
         reason = tr("ui.field.rejected_unknown", code=code)
     else:
-        try:
-            reason = template.format_map(_Blanks(localise_params(params, lang)))
-        except (IndexError, ValueError):
-            reason = template
+        reason = i18n.fill(template, _Blanks(localise_params(params, lang)))
     return tr("ui.field.rejected", reason=reason)
 
 

@@ -13,7 +13,8 @@ from typing import Any, Final
 from app.i18n import language, tr
 from app.services.device import Device
 from app.viewmodels.base import Navigator, Observable
-from app.viewmodels.field_common import Clock, local_time, tel_url, utc_now
+from app.viewmodels.field_common import tel_url
+from app.viewmodels.timefmt import Clock, local_time, utc_now
 from sync.domain import label
 
 META_READ: Final = "read_notices"

@@ -16,18 +16,15 @@ from app.services.device import Device
 from app.services.sync_service import SyncService
 from app.viewmodels.base import Navigator, ViewModel
 from app.viewmodels.field_common import (
-    Clock,
     Rejection,
-    countdown_text,
     current_rejections,
     dismiss_rejection,
     household_label,
-    local_time,
     problem_text,
-    utc_now,
 )
 from app.viewmodels.requests import member_names
-from sync.domain import REQUEST, attention, changes, label, sla_remaining, to_iso
+from app.viewmodels.timefmt import Clock, countdown_text, local_time, utc_now
+from sync.domain import REQUEST_MACHINE, attention, changes, label, sla_remaining, to_iso
 from sync.errors import LinliError
 
 
@@ -152,7 +149,7 @@ class RequestDetailViewModel(ViewModel):
 
     @property
     def can_assign(self) -> bool:
-        return self.found and self.device.is_lead and not REQUEST.is_final(self.status)
+        return self.found and self.device.is_lead and not REQUEST_MACHINE.is_final(self.status)
 
     def actions(self) -> list[tuple[str, str]]:
         """``(to_status, button text)`` of each status change offered from the current one."""
@@ -160,8 +157,8 @@ class RequestDetailViewModel(ViewModel):
             return []
         role = self.device.role or ""
         out = []
-        for to in REQUEST.next_states(self.status):
-            if role not in REQUEST.roles_for(self.status, to):
+        for to in REQUEST_MACHINE.next_states(self.status):
+            if role not in REQUEST_MACHINE.roles_for(self.status, to):
                 continue
             key = ACTION_KEYS.get((self.status, to), f"ui.field.request.action.{to}")
             out.append((to, tr(key)))

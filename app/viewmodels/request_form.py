@@ -15,18 +15,12 @@ from typing import Any, Final
 from app.i18n import language, tr
 from app.services.device import Device
 from app.viewmodels.base import Navigator, Observable
-from app.viewmodels.field_common import (
-    Clock,
-    household_label,
-    natural_key,
-    problem_text,
-    utc_now,
-)
-from sync.domain import changes, is_phone, label, options, to_iso
+from app.viewmodels.field_common import household_label, natural_key, problem_text
+from app.viewmodels.timefmt import Clock, utc_now
+from sync.domain import URGENT_LEVELS, changes, is_phone, label, options, to_iso
 from sync.errors import LinliError
 
 MAX_MATCHES: Final = 30
-URGENT: Final = frozenset({"urgent", "emergency"})
 
 
 @dataclass(frozen=True)
@@ -133,7 +127,7 @@ class NewRequestViewModel(Observable):
 
     @property
     def urgency_hint(self) -> str:
-        if self.urgency in URGENT:
+        if self.urgency in URGENT_LEVELS:
             return tr("ui.field.new.priority_lane")
         return ""
 
@@ -181,7 +175,7 @@ class NewRequestViewModel(Observable):
         self.busy, self.saved_id = False, op.entity_id
         self.changed()
         message = tr("ui.field.saved_local")
-        if self.urgency in URGENT:
+        if self.urgency in URGENT_LEVELS:
             message = tr(
                 "ui.field.new.saved_urgent",
                 urgency=label("request.urgency", self.urgency, language()),

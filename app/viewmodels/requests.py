@@ -11,18 +11,11 @@ from app.i18n import language, tr
 from app.services.device import Device
 from app.services.sync_service import SyncService
 from app.viewmodels.base import Navigator, ViewModel
-from app.viewmodels.field_common import (
-    Clock,
-    countdown_text,
-    current_rejections,
-    household_label,
-    utc_now,
-)
-from sync.domain import attention, label, options, sla_remaining
+from app.viewmodels.field_common import current_rejections, household_label
+from app.viewmodels.timefmt import Clock, countdown_text, utc_now
+from sync.domain import URGENCY_RANK, URGENT_LEVELS, attention, label, options, sla_remaining
 
 OPEN: Final = "open"  # the status filter of every request not yet answered
-URGENT: Final = frozenset({"urgent", "emergency"})
-_URGENCY_RANK: Final = {"emergency": 0, "urgent": 1, "routine": 2}
 
 
 @dataclass(frozen=True)
@@ -138,7 +131,11 @@ class RequestListViewModel(ViewModel):
 
         def order(r: Mapping[str, Any]) -> tuple[Any, ...]:
             if _is_open(r):
-                return (0, _URGENCY_RANK.get(str(r.get("urgency")), 9), str(r.get("due") or "~"))
+                return (
+                    0,
+                    URGENCY_RANK.get(str(r.get("urgency")), len(URGENCY_RANK)),
+                    str(r.get("due") or "~"),
+                )
             return (1, 0, _negate(str(r.get("created_at") or "")))
 
         self.rows = []
@@ -156,7 +153,7 @@ class RequestListViewModel(ViewModel):
                     description=str(r.get("description") or ""),
                     sla_text=countdown_text(sla_remaining(r, now)),
                     overdue=attention.is_overdue(r, now),
-                    highlight=_is_open(r) and urgency in URGENT,
+                    highlight=_is_open(r) and urgency in URGENT_LEVELS,
                     assignee=members.get(str(r.get("assignee_id")), ""),
                     rejected=str(r["id"]) in rejected,
                 )

@@ -60,6 +60,12 @@ class SettingsViewModel(Observable):
         self.pin_error: str | None = None
         self.pin_busy = False
 
+    @property
+    def pin_renewal_due(self) -> bool:
+        """The PIN in use is shorter than new PINs may be: the PIN form asks for a new one."""
+        store = self.device.store
+        return bool(store is not None and store.needs_new_pin)
+
     # ------------------------------------------------------------------ language
 
     @property

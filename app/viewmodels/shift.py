@@ -3,8 +3,8 @@ coverage, search and filters.
 
 "Today's" assignments are the open ones (whatever their date: overdue work stays in sight) and
 those closed today (done on a visit or due today). Cancelled work is not shown. A team lead may
-switch from "mine" to the whole team's. Progress buckets match the team board: ``done``;
-``revisit`` (no answer, refused, waiting for a return visit); ``todo`` (pending, in progress).
+switch from "mine" to the whole team's. Progress buckets are the domain's
+(:func:`sync.domain.progress_bucket`), as on the team board.
 """
 
 from __future__ import annotations
@@ -18,27 +18,24 @@ from app.i18n import language, tr
 from app.services.device import Device
 from app.services.sync_service import SyncService
 from app.viewmodels.base import Navigator, ViewModel
-from app.viewmodels.field_common import (
-    Clock,
-    current_rejections,
-    household_label,
-    is_today,
-    local_time,
-    natural_key,
-    utc_now,
+from app.viewmodels.field_common import current_rejections, household_label, natural_key
+from app.viewmodels.timefmt import Clock, is_today, local_time, utc_now
+from sync.domain import (
+    PRIORITY_RANK,
+    REVISIT_DUE_STATUSES,
+    attention,
+    key_care,
+    label,
+    options,
 )
-from sync.domain import attention, key_care, label, options
+from sync.domain.progress import Progress, progress_of
 
 MINE, TEAM = "mine", "team"
-DONE = frozenset({"done"})
-REVISIT = frozenset({"no_answer", "refused", "revisit"})
-TODO = frozenset({"pending", "in_progress"})
 FILTERS = {
     "type": "assignment.type",
     "status": "assignment.status",
     "priority": "assignment.priority",
 }
-_PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
 
 @dataclass(frozen=True)
@@ -80,14 +77,6 @@ class BuildingGroup:
         return tr("ui.field.home.coverage", visited=self.visited, assigned=self.assigned)
 
 
-@dataclass(frozen=True)
-class Counts:
-    done: int = 0
-    todo: int = 0
-    revisit: int = 0
-    overdue: int = 0
-
-
 def on_today(assignment: Mapping[str, Any], now: datetime) -> bool:
     status = assignment.get("status")
     if status == "cancelled" or status is None:
@@ -97,16 +86,6 @@ def on_today(assignment: Mapping[str, Any], now: datetime) -> bool:
     visits = assignment.get("visits") or []
     last = visits[-1].get("at") if visits else None
     return is_today(last, now) or is_today(assignment.get("due"), now)
-
-
-def bucket(status: Any) -> str | None:
-    if status in DONE:
-        return "done"
-    if status in REVISIT:
-        return "revisit"
-    if status in TODO:
-        return "todo"
-    return None
 
 
 class ShiftViewModel(ViewModel):
@@ -126,7 +105,7 @@ class ShiftViewModel(ViewModel):
         self.query = ""
         self.filters: dict[str, str | None] = dict.fromkeys(FILTERS)
         self.groups: list[BuildingGroup] = []
-        self.counts = Counts()
+        self.counts = Progress()
         self.shown = 0
         self._rejection_count = -1
         self.watch(device, self.refresh)
@@ -170,7 +149,7 @@ class ShiftViewModel(ViewModel):
 
     @property
     def empty_text(self) -> str:
-        if self.counts == Counts():
+        if self.counts == Progress():
             return tr("ui.field.home.empty")
         return tr("ui.field.home.no_match")
 
@@ -199,19 +178,13 @@ class ShiftViewModel(ViewModel):
         households = self._households({a.get("target_id") for a in found})
         residents = self._residents(set(households))
         members = self._member_names() if self.scope == TEAM else {}
-        done = todo = revisit = overdue = 0
         rows: list[tuple[tuple[str, str], dict[str, Any], AssignmentRow]] = []
         for a in found:
-            b = bucket(a.get("status"))
-            done += b == "done"
-            todo += b == "todo"
-            revisit += b == "revisit"
             late = attention.is_overdue(a, now)
-            overdue += late
             target = households.get(str(a.get("target_id")), {})
             row = self._row(a, target, residents, members, rejected, late, now)
             rows.append((self._place_of(a, target), target, row))
-        self.counts = Counts(done, todo, revisit, overdue)
+        self.counts = progress_of(found, now)
         self.groups = self._group(rows, found)
         self.shown = sum(len(u.rows) for g in self.groups for u in g.units)
         self.changed()
@@ -263,7 +236,7 @@ class ShiftViewModel(ViewModel):
         address = household_label(household) if household else self._place_of(a, household)[0]
         status = str(a.get("status"))
         revisit = ""
-        if status in ("no_answer", "revisit") and a.get("revisit_due"):
+        if status in REVISIT_DUE_STATUSES and a.get("revisit_due"):
             revisit = tr("ui.field.home.revisit_at", time=local_time(a.get("revisit_due"), now))
         names = " ".join(str(p.get("name") or "") for p in people)
         return AssignmentRow(
@@ -318,7 +291,7 @@ class ShiftViewModel(ViewModel):
             order = (
                 natural_key(str(household.get("room") or "")),
                 not row.overdue,
-                _PRIORITY_RANK.get(row.priority, 9),
+                PRIORITY_RANK.get(row.priority, len(PRIORITY_RANK)),
                 row.due,
             )
             units.setdefault(building, {}).setdefault(unit, []).append((order, row))

@@ -10,24 +10,17 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from app.i18n import language, tr
 from app.services.sync_service import SyncService, SyncStatus
 from app.viewmodels.base import Navigator, ViewModel, sync_now_text
+from app.viewmodels.timefmt import ms_label
 from sync import i18n
 from sync.client import SyncSummary
 from sync.domain import ENUMS, KINDS, field_label, kind_label, label
 
 MAX_LISTED = 200  # newest rejections / receipts shown
-
-
-def ms_label(ms: Any) -> str:
-    """Server milliseconds as the phone's local ``YYYY-MM-DD HH:MM:SS``; "" if not a time."""
-    if not isinstance(ms, int) or isinstance(ms, bool) or ms <= 0:
-        return ""
-    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def rejection_text(code: str, params: Mapping[str, Any] | None, lang: str) -> str:
@@ -39,10 +32,7 @@ def rejection_text(code: str, params: Mapping[str, Any] | None, lang: str) -> st
     template = i18n.t(key, lang)  # unfilled: placeholders still in it
     wanted = {name for _, name, _, _ in string.Formatter().parse(template) if name}
     values = {name: "?" for name in wanted} | readable_params(params or {}, lang)
-    try:
-        return template.format_map(values)
-    except (KeyError, IndexError, ValueError, AttributeError):
-        return template
+    return i18n.fill(template, values)
 
 
 def readable_params(params: Mapping[str, Any], lang: str) -> dict[str, Any]:

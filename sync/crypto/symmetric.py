@@ -1,4 +1,5 @@
-"""Symmetric primitives: AES-256-GCM AEAD, scrypt PIN key derivation, random keys, key wrapping.
+"""Symmetric primitives: AES-256-GCM AEAD, scrypt PIN key derivation, HKDF-Expand, random keys,
+key wrapping.
 
 - A sealed blob is ``nonce (12 random bytes) || ciphertext || tag (16 bytes)``: 28 bytes of
   overhead. Nonces are random, never derived from counters, so a frame rewritten after a crash
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 KEY_BYTES = 32
@@ -28,6 +31,11 @@ NONCE_BYTES = 12
 TAG_BYTES = 16
 OVERHEAD = NONCE_BYTES + TAG_BYTES
 SALT_BYTES = 16
+
+
+def hkdf_expand(prk: bytes, info: bytes, length: int = KEY_BYTES) -> bytes:
+    """HKDF-Expand-SHA256 (RFC 5869 §2.3) of a pseudorandom key ``prk`` for ``info``."""
+    return HKDFExpand(algorithm=SHA256(), length=length, info=info).derive(prk)
 
 
 class AuthenticationFailed(ValueError):

@@ -7,12 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sync.domain.times import parse_iso
+from sync.domain.vocab import REVISIT_DUE_STATUSES
 
 #: statuses after which an assignment or request no longer runs against its deadline (a
 #: resolved request has been answered and only awaits the resident's confirmation)
 CLOSED: Final = frozenset({"done", "cancelled", "resolved", "confirmed"})
-#: assignment statuses waiting for a return visit, whose deadline is ``revisit_due``
-_AWAITING_REVISIT: Final = frozenset({"no_answer", "revisit"})
 
 
 def deadline(record: Mapping[str, Any]) -> datetime | None:
@@ -21,7 +20,7 @@ def deadline(record: Mapping[str, Any]) -> datetime | None:
     if record.get("status") in CLOSED:
         return None
     candidates = [record.get("due")]
-    if record.get("status") in _AWAITING_REVISIT:
+    if record.get("status") in REVISIT_DUE_STATUSES:
         candidates.append(record.get("revisit_due"))
     dates = [parse_iso(c) for c in candidates if isinstance(c, str)]
     return min(dates, default=None)

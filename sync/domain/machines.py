@@ -28,9 +28,9 @@ from types import MappingProxyType
 from typing import Final
 
 from sync.domain.enums import ENUMS, ROLES
+from sync.domain.vocab import LEAD_ROLES
 
 ALL_ROLES: Final = frozenset(ROLES)
-LEADS: Final = frozenset({"team_lead", "coordinator"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +68,7 @@ def _table(rows: Mapping[str, tuple[str, ...]]) -> Mapping[str, frozenset[str]]:
     return MappingProxyType({frm: frozenset(to) for frm, to in rows.items()})
 
 
-ASSIGNMENT: Final = Machine(
+ASSIGNMENT_MACHINE: Final = Machine(
     enum="assignment.status",
     initial="pending",
     final=frozenset({"done", "cancelled"}),
@@ -83,10 +83,10 @@ ASSIGNMENT: Final = Machine(
             "cancelled": (),
         }
     ),
-    restricted=MappingProxyType({("done", "in_progress"): LEADS}),
+    restricted=MappingProxyType({("done", "in_progress"): LEAD_ROLES}),
 )
 
-REQUEST: Final = Machine(
+REQUEST_MACHINE: Final = Machine(
     enum="request.status",
     initial="new",
     final=frozenset({"confirmed", "cancelled"}),

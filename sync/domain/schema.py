@@ -133,7 +133,7 @@ FREE_RESULT: Final[tuple[Mapping[str, Check], tuple[str, ...]]] = (
     ("summary",),
 )
 
-PLACE = _kind(
+PLACE_KIND = _kind(
     "place",
     {
         "parent_id": ident,
@@ -145,7 +145,7 @@ PLACE = _kind(
     defaults=MappingProxyType({"control": "normal"}),
 )
 
-HOUSEHOLD = _kind(
+HOUSEHOLD_KIND = _kind(
     "household",
     {
         "place_id": ident,
@@ -161,7 +161,7 @@ HOUSEHOLD = _kind(
     defaults=MappingProxyType({"control": "normal"}),
 )
 
-RESIDENT = _kind(
+RESIDENT_KIND = _kind(
     "resident",
     {
         "household_id": ident,
@@ -175,7 +175,7 @@ RESIDENT = _kind(
     defaults=MappingProxyType({"care_flags": ()}),
 )
 
-TEAM = _kind(
+TEAM_KIND = _kind(
     "team",
     {
         "name": text(NAME_MAX),
@@ -187,20 +187,20 @@ TEAM = _kind(
     defaults=MappingProxyType({"area": ()}),
 )
 
-MEMBER = _kind(
+MEMBER_KIND = _kind(
     "member",
     {"name": text(NAME_MAX), "phone": phone, "role": enum("member.role"), "team_id": ident},
     ("name", "role"),
 )
 
-SHIFT = _kind(
+SHIFT_KIND = _kind(
     "shift",
     {"team_id": ident, "starts": time, "ends": time},
     ("team_id", "starts", "ends"),
     children=MappingProxyType({"handover": _NOTE_CHILD}),
 )
 
-ASSIGNMENT = _kind(
+ASSIGNMENT_KIND = _kind(
     "assignment",
     {
         "type": enum("assignment.type"),
@@ -217,14 +217,16 @@ ASSIGNMENT = _kind(
         "revisit_due": time,
     },
     ("type", "target_kind", "target_id", "priority", "status"),
-    defaults=MappingProxyType({"priority": "normal", "status": machines.ASSIGNMENT.initial}),
+    defaults=MappingProxyType(
+        {"priority": "normal", "status": machines.ASSIGNMENT_MACHINE.initial}
+    ),
     children=MappingProxyType({"visits": _VISIT_CHILD}),
-    machine=machines.ASSIGNMENT,
+    machine=machines.ASSIGNMENT_MACHINE,
     create_only=frozenset({"type", "target_kind", "target_id"}),
     context=frozenset({"type"}),
 )
 
-REQUEST = _kind(
+REQUEST_KIND = _kind(
     "request",
     {
         "household_id": ident,
@@ -239,14 +241,14 @@ REQUEST = _kind(
         "team_id": ident,
     },
     ("household_id", "category", "urgency", "created_at", "due", "status"),
-    defaults=MappingProxyType({"status": machines.REQUEST.initial}),
+    defaults=MappingProxyType({"status": machines.REQUEST_MACHINE.initial}),
     children=MappingProxyType({"notes": _NOTE_CHILD}),
-    machine=machines.REQUEST,
+    machine=machines.REQUEST_MACHINE,
     create_only=frozenset({"created_at"}),
     context=frozenset({"created_at"}),
 )
 
-NOTICE = _kind(
+NOTICE_KIND = _kind(
     "notice",
     {
         "kind": enum("notice.kind"),
@@ -259,7 +261,7 @@ NOTICE = _kind(
     device_writable=False,
 )
 
-CONTACT = _kind(
+CONTACT_KIND = _kind(
     "contact",
     {"community_id": ident, "team_id": ident, "label": text(NAME_MAX), "phone": phone},
     ("community_id", "label", "phone"),
@@ -271,16 +273,16 @@ KINDS: Final[Mapping[str, KindSpec]] = MappingProxyType(
     {
         spec.name: spec
         for spec in (
-            PLACE,
-            HOUSEHOLD,
-            RESIDENT,
-            TEAM,
-            MEMBER,
-            SHIFT,
-            ASSIGNMENT,
-            REQUEST,
-            NOTICE,
-            CONTACT,
+            PLACE_KIND,
+            HOUSEHOLD_KIND,
+            RESIDENT_KIND,
+            TEAM_KIND,
+            MEMBER_KIND,
+            SHIFT_KIND,
+            ASSIGNMENT_KIND,
+            REQUEST_KIND,
+            NOTICE_KIND,
+            CONTACT_KIND,
         )
     }
 )

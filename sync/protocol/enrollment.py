@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync.crypto import sealing, signing
+from sync.crypto.symmetric import hkdf_expand
 from sync.errors import SyncError, ValidationError
 from sync.protocol.keys import DeviceKeys, ServerKeys
 from sync.protocol.wire import (
@@ -57,14 +58,10 @@ def enroll_secret(code: str | EnrollSecret) -> EnrollSecret:
     if not norm:
         raise ValidationError("validation.invalid", field="code", reason="empty")
     prk = hashlib.scrypt(norm.encode(), salt=_ENROLL_SALT, n=_ENROLL_SCRYPT_N, r=8, p=1, dklen=32)
-
-    def expand(info: bytes) -> bytes:
-        return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()
-
     return EnrollSecret(
-        code_id=b64e(expand(b"linli enroll id")[:16]),
-        request_key=expand(b"linli enroll request"),
-        response_key=expand(b"linli enroll response"),
+        code_id=b64e(hkdf_expand(prk, b"linli enroll id")[:16]),
+        request_key=hkdf_expand(prk, b"linli enroll request"),
+        response_key=hkdf_expand(prk, b"linli enroll response"),
     )
 
 

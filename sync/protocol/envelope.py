@@ -10,11 +10,13 @@ The signature covers every byte before it; the header bytes are the sealing's as
 
 from __future__ import annotations
 
+import json
+import re
 import struct
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sync.crypto import sealing, signing
 from sync.crypto.signing import SigningKey
@@ -52,6 +54,18 @@ _KIND_REQUEST = 1
 _KIND_RESPONSE = 2
 _PREFIX = struct.Struct(">4sBH")
 _SEALED_LEN = struct.Struct(">I")
+
+# Bounds on a REQUEST payload, checked while inflating, before any JSON is built. The phone sends
+# at most ~1 MiB of JSON per batch (``sync.client.batching``); 32 MiB of ``[[],[],…]`` would parse
+# into ~900 MB of Python lists, so the inflated size is capped at 4 MiB and containers (``[``,
+# ``{``) and string quotes are counted with ``bytes.count`` (C speed) chunk by chunk. A legal op
+# has about 5 containers and 40 quotes; the bounds keep the parsed payload under ~30 MB.
+MAX_REQUEST_PAYLOAD_BYTES: Final = 4 * 1024 * 1024
+MAX_REQUEST_CONTAINERS: Final = MAX_OPS_PER_REQUEST * 128
+MAX_REQUEST_QUOTES: Final = MAX_OPS_PER_REQUEST * 64
+_INFLATE_CHUNK = 256 * 1024
+# A ``\uD800``-``\uDFFF`` escape: the only way valid UTF-8 JSON can carry a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +125,58 @@ def _inflate(data: bytes) -> dict[str, Any]:
     return json_object(raw, "payload")
 
 
+def inflate_request(data: bytes) -> bytes:
+    """Inflate a request payload chunk by chunk, refusing it (``sync.too_large``) as soon as it
+    passes :data:`MAX_REQUEST_PAYLOAD_BYTES`, :data:`MAX_REQUEST_CONTAINERS` or
+    :data:`MAX_REQUEST_QUOTES` — before it is all inflated and before any JSON is parsed."""
+    inflater = zlib.decompressobj()
+    out = bytearray()
+    containers = quotes = 0
+    pending = data
+    try:
+        while True:
+            chunk = inflater.decompress(pending, _INFLATE_CHUNK)
+            pending = inflater.unconsumed_tail
+            containers += chunk.count(b"[") + chunk.count(b"{")
+            quotes += chunk.count(b'"')
+            if len(out) + len(chunk) > MAX_REQUEST_PAYLOAD_BYTES:
+                raise SyncError("sync.too_large", limit=MAX_REQUEST_PAYLOAD_BYTES)
+            if containers > MAX_REQUEST_CONTAINERS or quotes > MAX_REQUEST_QUOTES:
+                raise SyncError("sync.too_large", limit=MAX_OPS_PER_REQUEST)
+            out += chunk
+            if not chunk and not pending:
+                break
+    except zlib.error as exc:
+        raise malformed("compression") from exc
+    if not inflater.eof or inflater.unused_data:
+        raise malformed("compression")
+    return bytes(out)
+
+
+def strict_json(raw: bytes, what: str) -> Any:
+    """Parse UTF-8 JSON whose every string is encodable text.
+
+    Lone ``\\uD800``-style escapes (valid JSON, unencodable text) raise the coded
+    ``sync.bad_text`` (400): such text can never be stored, so it is refused at the door instead
+    of failing later on every resend. Invalid UTF-8 (encoded surrogates included, which
+    ``json.loads`` of bytes would let through) and other malformed JSON raise ``sync.malformed``.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise malformed(what) from exc
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise malformed(what) from exc
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise SyncError("sync.bad_text", field=what) from exc
+    return obj
+
+
 def seal_request(
     req: SyncRequest,
     device: DeviceKeys,
@@ -141,7 +207,11 @@ def open_request(body: bytes, server: ServerKeys, device_signing_public: bytes) 
     if not signing.verify(device_signing_public, frame.sig, frame.signed):
         raise SyncError("sync.bad_signature")
     header = RequestHeader.from_bytes(frame.header)
-    payload = _inflate(server.sealing.open(frame.sealed, REQUEST_INFO, frame.header))
+    payload = strict_json(
+        inflate_request(server.sealing.open(frame.sealed, REQUEST_INFO, frame.header)), "payload"
+    )
+    if not isinstance(payload, dict):
+        raise malformed("payload")
     ops = payload.get("ops")
     if isinstance(ops, list) and len(ops) > MAX_OPS_PER_REQUEST:
         raise SyncError("sync.too_large", limit=MAX_OPS_PER_REQUEST)

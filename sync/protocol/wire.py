@@ -1,13 +1,18 @@
-"""Wire constants, encodings (canonical JSON, base64url) and the checks every parser shares."""
+"""Wire constants, encodings (canonical JSON, base64url) and the checks every parser shares.
+
+:func:`canonical_json` is the domain's (:mod:`sync.domain.jsonlike`) and :func:`now_ms` the hybrid
+clock's wall clock (:func:`sync.hlc.wall_ms`); both are named here for the protocol's users.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Mapping
 from typing import Any, Final
 
+from sync import hlc
+from sync.domain.jsonlike import canonical_json as canonical_json
 from sync.errors import SyncError, ValidationError
 from sync.ops import Op
 
@@ -30,10 +35,8 @@ JSON_CONTENT_TYPE: Final = "application/json"
 SIGNATURE_HEADER: Final = "X-Linli-Signature"
 MAX_ID: Final = 200
 
-
-def canonical_json(obj: Any) -> bytes:
-    """UTF-8 JSON with sorted keys and no whitespace: the bytes every MAC and signature covers."""
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+#: milliseconds since the epoch: the one wall clock, :func:`sync.hlc.wall_ms`
+now_ms: Final = hlc.wall_ms
 
 
 def b64e(data: bytes) -> str:
@@ -52,10 +55,6 @@ def b64d(text: Any, what: str = "base64") -> bytes:
     if b64e(data) != text:
         raise SyncError("sync.malformed", reason=what)
     return data
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def malformed(reason: str) -> SyncError:

@@ -1,12 +1,18 @@
 """The HTTP routes: thin. Every refusal is turned into a signed problem in ONE place.
 
-- ``GET /healthz`` → ``{"ok": true, "version", "protocol"}``
+- ``GET /healthz`` → ``{"ok": true, "version", "protocol"}`` (alive; answers from the event loop)
+- ``GET /readyz`` → ``{"ok": true}`` when the database answers a trivial query, else a signed
+  ``server.not_ready`` 503 with ``Retry-After``
 - ``POST /v1/enroll`` → JSON enroll answer (:mod:`.enrollment`)
 - ``POST /v1/sync`` → sealed answer (:mod:`.service`)
 
-Bodies are read as a stream and refused with ``sync.too_large`` as soon as they pass the limit
-(a declared ``Content-Length`` over it is refused before reading anything). Malformed input
-always yields a coded 4xx; only a real fault yields 5xx.
+Bodies are read as a stream under the process's body budget and deadlines
+(:mod:`sync.server.limits`): refused with ``sync.too_large`` as soon as they pass the limit (a
+declared ``Content-Length`` over it is refused before reading anything), ``sync.server_busy``
+(503 + ``Retry-After``) when the budget is full, ``sync.body_timeout`` (408) when they stall. A
+refusal sent before the body was read closes the connection. Text that can never be stored
+(a lone surrogate escape) is ``sync.bad_text`` (400). Malformed input always yields a coded 4xx;
+only a real fault yields 5xx.
 
 ``create_app_from_env`` is the factory uvicorn workers import (``LINLI_DATA_DIR``,
 ``LINLI_DATABASE_URL`` name the server).
@@ -14,22 +20,27 @@ always yields a coded 4xx; only a real fault yields 5xx.
 
 from __future__ import annotations
 
-import json
+import asyncio
+import os
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from sync import protocol
-from sync.errors import LinliError, SyncError
-from sync.server import config, enrollment, logs
+from sync.errors import LinliError
+from sync.protocol.envelope import strict_json
+from sync.server import config, enrollment, limits, logs
+from sync.server.db import meta
 from sync.server.problems import Answer, Refusal, internal, problem
 from sync.server.runtime import Runtime
 from sync.server.service import SyncService
 
 VERSION = "0.1.0"
 MAX_ENROLL_BYTES = 64 * 1024
+READY_PATH = "/readyz"
 
 # The bodies are read by hand (size limits, sealed frames), so they are described here for the
 # OpenAPI document rather than through pydantic models.
@@ -86,36 +97,37 @@ _SYNC_DOC: dict[str, Any] = {
 }
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise Refusal(SyncError("sync.too_large", limit=limit))
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Refusal(SyncError("sync.too_large", limit=limit))
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _respond(answer: Answer, *, close: bool = False) -> Response:
+    headers = {**answer.headers, "Connection": "close"} if close else answer.headers
+    return Response(content=answer.body, status_code=answer.status, headers=headers)
 
 
-def _respond(answer: Answer) -> Response:
-    return Response(content=answer.body, status_code=answer.status, headers=answer.headers)
+def _database_answers(rt: Runtime) -> None:
+    """Raise unless the database answers a trivial query (and, for SQLite, its file is there:
+    a pooled connection keeps reading a file that was removed)."""
+    path = rt.db.engine.url.database if rt.db.is_sqlite else None
+    if path and path != ":memory:" and not os.path.exists(path):
+        raise FileNotFoundError(path)
+    with rt.db.read() as conn:
+        conn.execute(select(meta.c.value).where(meta.c.key == "epoch")).one()
 
 
-def create_app(rt: Runtime) -> FastAPI:
+def create_app(rt: Runtime, bounds: limits.Limits | None = None) -> FastAPI:
     app = FastAPI(
         title="linli sync server",
         version=VERSION,
         description="Enrollment and sealed, signed sync for the linli app (docs/protocol.md).",
     )
     service = SyncService(rt)
+    bounds = bounds or limits.Limits.from_env()
+    budget = limits.BodyBudget(bounds.body_budget_bytes)
     app.state.runtime = rt
+    app.state.body_budget = budget
 
     @app.exception_handler(Refusal)
-    async def _refusal(_request: Request, exc: Refusal) -> Response:
-        return _respond(problem(exc.error, rt.keys, device=exc.device, batch=exc.batch))
+    async def _refusal(request: Request, exc: Refusal) -> Response:
+        answer = problem(exc.error, rt.keys, device=exc.device, batch=exc.batch)
+        return _respond(answer, close=getattr(request.state, "body_unread", False))
 
     @app.exception_handler(LinliError)
     async def _coded(_request: Request, exc: LinliError) -> Response:
@@ -127,8 +139,19 @@ def create_app(rt: Runtime) -> FastAPI:
         return _respond(internal(rt.keys))
 
     @app.get(protocol.HEALTH_PATH)
-    def healthz() -> dict[str, Any]:
+    async def healthz() -> dict[str, Any]:
         return {"ok": True, "version": VERSION, "protocol": protocol.PROTOCOL_VERSION}
+
+    @app.get(READY_PATH, responses={"503": _PROBLEM})
+    async def readyz() -> dict[str, Any]:
+        try:
+            await asyncio.wait_for(run_in_threadpool(_database_answers, rt), bounds.ready_timeout_s)
+        except Exception as exc:
+            logs.event("not_ready", error=type(exc).__name__)
+            raise Refusal(
+                LinliError("server.not_ready", retry_after=limits.RETRY_AFTER_S)
+            ) from None
+        return {"ok": True}
 
     @app.post(
         protocol.ENROLL_PATH,
@@ -136,12 +159,9 @@ def create_app(rt: Runtime) -> FastAPI:
         openapi_extra=_ENROLL_DOC,
     )
     async def enroll(request: Request) -> Response:
-        raw = await _read_body(request, MAX_ENROLL_BYTES)
-        try:
-            body = json.loads(raw)
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise Refusal(SyncError("sync.malformed", reason="enroll")) from exc
-        answer = await run_in_threadpool(enrollment.enroll, rt, body)
+        async with limits.body(request, MAX_ENROLL_BYTES, budget, bounds) as raw:
+            body = strict_json(raw, "enroll")
+            answer = await run_in_threadpool(enrollment.enroll, rt, body)
         return JSONResponse(answer)
 
     @app.post(
@@ -150,8 +170,8 @@ def create_app(rt: Runtime) -> FastAPI:
         openapi_extra=_SYNC_DOC,
     )
     async def sync(request: Request) -> Response:
-        raw = await _read_body(request, protocol.MAX_BODY_BYTES)
-        sealed = await run_in_threadpool(service.handle, raw)
+        async with limits.body(request, protocol.MAX_BODY_BYTES, budget, bounds) as raw:
+            sealed = await run_in_threadpool(service.handle, raw)
         return Response(content=sealed, media_type=protocol.SYNC_CONTENT_TYPE)
 
     return app

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.domain.machines import ASSIGNMENT, REQUEST
+from sync.domain.machines import ASSIGNMENT_MACHINE, REQUEST_MACHINE
 from sync.errors import OpRejected
 from sync.ops import Op
 from sync.server.scope import World, household_place, in_area
@@ -126,7 +126,7 @@ def _check_transition_role(actor: Actor, op: Op) -> None:
     """Some transitions belong to some roles only (reopening a done assignment: leads)."""
     frm, to = op.seen.get("status"), op.set.get("status")
     if isinstance(frm, str) and isinstance(to, str) and frm != to:
-        machine = ASSIGNMENT if op.kind == "assignment" else REQUEST
+        machine = ASSIGNMENT_MACHINE if op.kind == "assignment" else REQUEST_MACHINE
         if actor.role not in machine.roles_for(frm, to):
             raise _forbidden(op, actor.role)
 

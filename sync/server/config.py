@@ -2,7 +2,8 @@
 
 The data dir holds ``server-keys.json`` (mode 0600: the Ed25519 signing key, the HPKE sealing key
 and the 256-bit key that encrypts op and record bodies at rest) and ``config.json`` (the database
-URL and public URL chosen at ``init``). With SQLite the database file ``linli.db`` lives there too.
+URL, public URL and time zone chosen at ``init``; a file without a time zone means
+:data:`DEFAULT_TIMEZONE`). With SQLite the database file ``linli.db`` lives there too.
 Two server processes on one PostgreSQL share the same key file (copy the data dir).
 
 Database URL precedence: ``--database`` flag > ``LINLI_DATABASE_URL`` > ``config.json`` > SQLite
@@ -23,6 +24,8 @@ from sync.protocol import ServerKeys, b64d, b64e
 
 DEFAULT_DATA_DIR = Path(".linli-server")
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8700"
+#: the zone of the times typed on and printed by the command line (the operation's local time)
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 KEY_FILE = "server-keys.json"
 CONFIG_FILE = "config.json"
 SQLITE_FILE = "linli.db"
@@ -66,6 +69,7 @@ class Settings:
     data_dir: Path
     database_url: str
     public_url: str = DEFAULT_PUBLIC_URL
+    timezone: str = DEFAULT_TIMEZONE
 
     @property
     def key_path(self) -> Path:
@@ -91,6 +95,7 @@ def resolve(
     data_dir: str | Path | None = None,
     database: str | None = None,
     public_url: str | None = None,
+    timezone: str | None = None,
 ) -> Settings:
     """The effective settings from flags, environment and the data dir's ``config.json``."""
     folder = Path(data_dir or os.environ.get(ENV_DATA_DIR) or DEFAULT_DATA_DIR)
@@ -100,6 +105,7 @@ def resolve(
         data_dir=folder,
         database_url=str(url),
         public_url=str(public_url or saved.get("public_url") or DEFAULT_PUBLIC_URL),
+        timezone=str(timezone or saved.get("timezone") or DEFAULT_TIMEZONE),
     )
 
 
@@ -127,6 +133,7 @@ def init_data_dir(settings: Settings, *, save_database: bool) -> Secrets:
         _write_private(settings.key_path, json.dumps(secrets.to_dict(), indent=1))
     config = read_config(settings.data_dir)
     config["public_url"] = settings.public_url
+    config["timezone"] = settings.timezone
     if save_database:
         config["database"] = settings.database_url
     (settings.data_dir / CONFIG_FILE).write_text(

@@ -27,6 +27,7 @@ import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy import (
@@ -207,7 +208,9 @@ class _WriterLock:
 
 
 class Database:
-    """An engine plus the server's transaction helpers. Safe to share between threads."""
+    """An engine plus the server's transaction helpers. Safe to share between threads.
+
+    A context manager: ``with Database(url) as database:`` disposes of the engine when done."""
 
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
         self.url = url
@@ -276,6 +279,17 @@ class Database:
         self.engine.dispose()
         if self._writer is not None:
             self._writer.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.dispose()
 
 
 @contextmanager

@@ -26,8 +26,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from sync.domain import validate_op
 from sync.errors import LinliError
-from sync.merge import apply_op, merge_into, validate_op
+from sync.merge import apply_op, merge_into
 from sync.ops import Op
 from sync.protocol import Rejection
 from sync.server import db

@@ -24,11 +24,17 @@ STATUS: dict[str, int] = {
     "sync.replay": 409,
     "sync.too_large": 413,
     "sync.server_busy": 503,
+    "sync.bad_text": 400,
+    "sync.body_timeout": 408,
+    "server.not_ready": 503,
     "enroll.bad_proof": 401,
     "enroll.unknown_code": 404,
     "enroll.used": 409,
     "enroll.expired": 410,
 }
+
+# The 5xx answers that keep their code and params and carry ``Retry-After`` (not faults).
+RETRYABLE = frozenset({"sync.server_busy", "server.not_ready"})
 
 
 class Refusal(Exception):
@@ -65,14 +71,15 @@ def problem(
     batch: str | None = None,
 ) -> Answer:
     status = status_for(error)
-    params = error.to_dict()["params"] if status < 500 or error.code == "sync.server_busy" else {}
-    code = error.code if status < 500 or error.code == "sync.server_busy" else "internal"
+    coded = status < 500 or error.code in RETRYABLE
+    params = error.to_dict()["params"] if coded else {}
+    code = error.code if coded else "internal"
     body = protocol.problem_body(code, params, device=device, batch=batch)
     headers = {
         protocol.SIGNATURE_HEADER: protocol.sign_problem(body, keys),
         "Content-Type": protocol.JSON_CONTENT_TYPE,
     }
-    if code == "sync.server_busy":
+    if code in RETRYABLE:
         headers["Retry-After"] = str(error.params.get("retry_after", 5))
     return Answer(status, body, headers)
 

@@ -1,5 +1,7 @@
 """One server process's handles: settings, database, keys (cached), vault and ledger.
 
+A context manager: ``with Runtime.open(settings) as rt:`` closes the database when done.
+
 Nothing here is state that matters between requests: keys are read from the data dir at start,
 everything else lives in the database, so any number of processes can serve the same devices.
 """
@@ -7,6 +9,7 @@ everything else lives in the database, so any number of processes can serve the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import TracebackType
 
 from sync.protocol import ServerKeys
 from sync.server.config import Secrets, Settings, load_secrets
@@ -38,3 +41,14 @@ class Runtime:
 
     def close(self) -> None:
         self.db.dispose()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

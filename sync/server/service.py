@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from sync import hlc, protocol
+from sync.domain import validate_op
 from sync.errors import LinliError, OpRejected, SyncError, ValidationError
-from sync.merge import validate_op
 from sync.ops import Op
 from sync.protocol import Receipt, Rejection, SyncRequest, SyncResponse
 from sync.server import db, devices, logs

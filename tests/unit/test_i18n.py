@@ -79,3 +79,24 @@ def test_every_app_string_is_used() -> None:
         return any(f'f"{key[:cut]}{{' in source for cut in cuts)
 
     assert sorted(k for k in keys if not used(k)) == []
+
+
+def test_english_plurals_follow_the_number() -> None:
+    i18n.register(ROOT / "app" / "i18n" / "locales")
+    assert i18n.fill("{n} {n:change|changes}", {"n": 1}) == "1 change"
+    assert i18n.fill("{n} {n:change|changes}", {"n": 2}) == "2 changes"
+    assert i18n.fill("{n} {n:change|changes}", {"n": 0}) == "0 changes"
+    assert i18n.t("ui.syncpage.pending", "en", n=1).endswith("1 change")
+    assert i18n.t("ui.syncpage.pending", "en", n=3).endswith("3 changes")
+    assert "1 unfinished change was discarded" in i18n.t(
+        "store.notice.torn_tail_dropped", "en", count=1
+    )
+    assert "2 unfinished changes were discarded" in i18n.t(
+        "store.notice.torn_tail_dropped", "en", count=2
+    )
+    assert "2" in i18n.t("store.notice.torn_tail_dropped", "zh-CN", count=2)
+
+
+def test_a_template_that_does_not_fit_its_parameters_comes_back_as_it_is() -> None:
+    assert i18n.fill("{n:change|changes} {missing}", {"n": 1}) == "{n:change|changes} {missing}"
+    assert i18n.fill("{x.y}", {"x": 1}) == "{x.y}"

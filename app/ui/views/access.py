@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import flet as ft
@@ -11,12 +11,20 @@ from app.i18n import tr
 from app.ui import theme
 from app.ui.context import UiContext
 from app.ui.router import Route, Screen
-from app.ui.widgets import touch_button
+from app.ui.widgets import Announcing, bind, touch_button
 from app.viewmodels.access import SetupViewModel, UnlockViewModel
 
 
-def _frame(route: str, title: str, controls: list[ft.Control]) -> ft.View:
-    return ft.View(
+def _screen(
+    ctx: UiContext,
+    vm: Announcing,
+    render: Callable[[], None],
+    route: str,
+    title: str,
+    controls: list[ft.Control],
+) -> Screen:
+    """A full-page form without the sync and tab bars, showing ``vm`` through ``render``."""
+    view = ft.View(
         route=route,
         appbar=ft.AppBar(title=ft.Text(title)),
         controls=[
@@ -33,6 +41,7 @@ def _frame(route: str, title: str, controls: list[ft.Control]) -> ft.View:
         ],
         padding=0,
     )
+    return Screen(view, [bind(ctx, vm, render)])
 
 
 def setup_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
@@ -66,11 +75,11 @@ def setup_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
         status.visible = vm.busy
         status.value = tr("ui.setup.working")
         button.disabled = vm.busy
-        with contextlib.suppress(RuntimeError):
-            ctx.page.update()
 
-    unsubscribe = vm.subscribe(render)
-    view = _frame(
+    return _screen(
+        ctx,
+        vm,
+        render,
         "/setup",
         tr("ui.setup.title"),
         [
@@ -85,7 +94,6 @@ def setup_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
             status,
         ],
     )
-    return Screen(view, [unsubscribe])
 
 
 def unlock_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
@@ -111,11 +119,11 @@ def unlock_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
         button.disabled = vm.busy
         if not vm.pin:
             pin.value = ""
-        with contextlib.suppress(RuntimeError):
-            ctx.page.update()
 
-    unsubscribe = vm.subscribe(render)
-    view = _frame(
+    return _screen(
+        ctx,
+        vm,
+        render,
         "/unlock",
         tr("ui.unlock.title"),
         [
@@ -127,7 +135,6 @@ def unlock_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
             ft.Row([button]),
         ],
     )
-    return Screen(view, [unsubscribe])
 
 
 ROUTES = [Route("/setup", setup_screen), Route("/unlock", unlock_screen)]

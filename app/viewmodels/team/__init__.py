@@ -11,11 +11,9 @@ from app.viewmodels.team.data import (
     UNASSIGNED,
     AssignmentRow,
     MemberRow,
-    Progress,
     RequestRow,
     TeamData,
     local_time,
-    progress_of,
 )
 from app.viewmodels.team.shift import (
     HandoverViewModel,
@@ -23,6 +21,7 @@ from app.viewmodels.team.shift import (
     ShiftSummaryViewModel,
     pick_shift,
 )
+from sync.domain.progress import Progress, progress_of
 
 __all__ = [
     "UNASSIGNED",

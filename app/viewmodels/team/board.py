@@ -10,20 +10,16 @@ from app.i18n import language, tr
 from app.services.device import Device
 from app.viewmodels.base import Navigator, error_text
 from app.viewmodels.team.data import (
-    REVISIT,
-    TODO,
     UNASSIGNED,
-    URGENT,
     AssignmentRow,
     Clock,
     MemberRow,
-    Progress,
     TeamScreen,
     due_key,
-    progress_of,
     utc_now,
 )
-from sync.domain import attention, label
+from sync.domain import URGENT_LEVELS, attention, label, progress_bucket
+from sync.domain.progress import Progress, progress_of
 from sync.errors import LinliError
 
 
@@ -71,7 +67,7 @@ class TeamBoardViewModel(TeamScreen):
         self.totals = progress_of(assignments, now)
         requests = self.data.open_requests()
         self.open_requests = len(requests)
-        self.urgent_requests = sum(r.get("urgency") in URGENT for r in requests)
+        self.urgent_requests = sum(r.get("urgency") in URGENT_LEVELS for r in requests)
 
     def open_member(self, member_id: str) -> None:
         self.nav.go(f"/team/member/{member_id}")
@@ -105,11 +101,11 @@ class MemberListViewModel(TeamScreen):
         mine = [a for a in self.data.assignments() if (a.get("assignee_id") or None) == wanted]
         self.name = self.data.member_name(wanted)
         self.progress = progress_of(mine, now)
-        rank = {**dict.fromkeys(REVISIT, 1), **dict.fromkeys(TODO, 1), "done": 2}
+        rank = {"revisit": 1, "todo": 1, "done": 2}
         mine.sort(
             key=lambda a: (
                 not attention.is_overdue(a, now),
-                rank.get(a.get("status", ""), 3),
+                rank.get(progress_bucket(a.get("status")) or "", 3),
                 due_key(a),
                 str(a["id"]),
             )
@@ -164,7 +160,7 @@ class ReassignViewModel(TeamScreen):
         )
         open_by: dict[str, int] = {}
         for a in self.data.assignments():
-            if a.get("status") in TODO | REVISIT and a.get("assignee_id"):
+            if progress_bucket(a.get("status")) in ("todo", "revisit") and a.get("assignee_id"):
                 open_by[str(a["assignee_id"])] = open_by.get(str(a["assignee_id"]), 0) + 1
         lang = language()
         self.choices = [

@@ -1,78 +1,30 @@
 """Records of the team and the rows the team screens show; the base of the team screens.
 
-Progress buckets of an assignment: ``done``; ``revisit`` (nobody answered, refused, or waiting
-for a return visit — someone has to go back); ``todo`` (pending or in progress). Cancelled
-assignments count nowhere. ``overdue`` counts open assignments past their deadline.
+Progress buckets of an assignment are the domain's (:func:`sync.domain.progress_bucket`):
+``done``; ``revisit`` (someone has to go back); ``todo``. Cancelled assignments count nowhere. ``overdue`` counts open assignments past their deadline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from app.i18n import language, tr
 from app.services.device import Device
 from app.viewmodels.base import Navigator, Observable
-from sync.domain import attention, label, parse_iso
+from app.viewmodels.timefmt import Clock, local_time, utc_now
+from sync.domain import ROLE_RANK, attention, label
+from sync.domain.progress import Progress
 
-Clock = Callable[[], datetime]
 UNASSIGNED = "unassigned"  # the member id of the "not assigned to anyone" row
-DONE = frozenset({"done"})
-REVISIT = frozenset({"no_answer", "refused", "revisit"})
-TODO = frozenset({"pending", "in_progress"})
-URGENT = frozenset({"urgent", "emergency"})
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def local_time(when: Any, *, with_date: bool = False) -> str:
-    """A record time (ISO text or datetime) as the phone's local ``HH:MM`` (``MM-DD HH:MM``
-    with the date); "" if there is none."""
-    if isinstance(when, str):
-        try:
-            when = parse_iso(when)
-        except ValueError:
-            return ""
-    if not isinstance(when, datetime):
-        return ""
-    return when.astimezone().strftime("%m-%d %H:%M" if with_date else "%H:%M")
 
 
 def due_key(record: Mapping[str, Any]) -> str:
     """Sorts by the next deadline (ISO text sorts as time); undated last."""
     when = attention.deadline(record)
     return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else str(record.get("due") or "~")
-
-
-@dataclass(frozen=True)
-class Progress:
-    done: int = 0
-    todo: int = 0
-    revisit: int = 0
-    overdue: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.done + self.todo + self.revisit
-
-    @property
-    def fraction(self) -> float:
-        return self.done / self.total if self.total else 0.0
-
-
-def progress_of(assignments: Iterable[Mapping[str, Any]], now: datetime) -> Progress:
-    done = todo = revisit = overdue = 0
-    for a in assignments:
-        status = a.get("status")
-        done += status in DONE
-        todo += status in TODO
-        revisit += status in REVISIT
-        overdue += attention.is_overdue(a, now)
-    return Progress(done, todo, revisit, overdue)
 
 
 @dataclass(frozen=True)
@@ -125,8 +77,10 @@ class TeamData:
 
     def members(self) -> list[dict[str, Any]]:
         found = self.device.find("member", {"team_id": self.team_id}) if self.team_id else []
-        order = {"team_lead": 0, "coordinator": 1}
-        return sorted(found, key=lambda m: (order.get(m.get("role", ""), 2), m.get("name", "")))
+        return sorted(
+            found,
+            key=lambda m: (ROLE_RANK.get(m.get("role", ""), len(ROLE_RANK)), m.get("name", "")),
+        )
 
     def assignments(self) -> list[dict[str, Any]]:
         if not self.team_id:

@@ -11,17 +11,15 @@ from app.services.device import Device
 from app.services.sync_service import SyncService
 from app.viewmodels.base import Navigator, error_text, sync_now_text
 from app.viewmodels.team.data import (
-    URGENT,
     Clock,
-    Progress,
     RequestRow,
     TeamScreen,
     due_key,
     local_time,
-    progress_of,
     utc_now,
 )
-from sync.domain import changes, to_iso
+from sync.domain import URGENT_LEVELS, changes, to_iso
+from sync.domain.progress import Progress, progress_of
 from sync.errors import LinliError
 
 SHIFT_HOURS = 8  # the length of a shift a team lead starts from the phone
@@ -168,7 +166,7 @@ class ShiftSummaryViewModel(TeamScreen):
     def load(self) -> None:
         now = self.data.now()
         self.progress = progress_of(self.data.assignments(), now)
-        urgent = [r for r in self.data.open_requests() if r.get("urgency") in URGENT]
+        urgent = [r for r in self.data.open_requests() if r.get("urgency") in URGENT_LEVELS]
         urgent.sort(key=lambda r: (r.get("urgency") != "emergency", due_key(r), str(r["id"])))
         self.urgent = [self.data.request_row(r, now) for r in urgent]
 

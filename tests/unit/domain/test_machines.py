@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from sync.domain import ASSIGNMENT, OUTCOME_STATUS, REQUEST, validate_op
+from sync.domain import ASSIGNMENT_MACHINE, OUTCOME_STATUS, REQUEST_MACHINE, validate_op
 from sync.domain.enums import ASSIGNMENT_STATUSES, REQUEST_STATUSES, VISIT_OUTCOMES
 from sync.errors import OpRejected, ValidationError
 from sync.ops import Op
@@ -76,16 +76,27 @@ def test_request_transitions(frm: str, to: str) -> None:
 
 
 def test_final_states() -> None:
-    assert {s for s in ASSIGNMENT_STATUSES if ASSIGNMENT.is_final(s)} == {"done", "cancelled"}
-    assert {s for s in REQUEST_STATUSES if REQUEST.is_final(s)} == {"confirmed", "cancelled"}
-    assert ASSIGNMENT.next_states("cancelled") == ()
-    assert ASSIGNMENT.next_states("pending") == ("in_progress", "no_answer", "refused", "cancelled")
+    assert {s for s in ASSIGNMENT_STATUSES if ASSIGNMENT_MACHINE.is_final(s)} == {
+        "done",
+        "cancelled",
+    }
+    assert {s for s in REQUEST_STATUSES if REQUEST_MACHINE.is_final(s)} == {
+        "confirmed",
+        "cancelled",
+    }
+    assert ASSIGNMENT_MACHINE.next_states("cancelled") == ()
+    assert ASSIGNMENT_MACHINE.next_states("pending") == (
+        "in_progress",
+        "no_answer",
+        "refused",
+        "cancelled",
+    )
 
 
 def test_only_leads_may_reopen_a_done_assignment() -> None:
-    assert ASSIGNMENT.roles_for("done", "in_progress") == {"team_lead", "coordinator"}
-    assert "volunteer" in ASSIGNMENT.roles_for("pending", "in_progress")
-    assert "volunteer" in REQUEST.roles_for("resolved", "in_progress")
+    assert ASSIGNMENT_MACHINE.roles_for("done", "in_progress") == {"team_lead", "coordinator"}
+    assert "volunteer" in ASSIGNMENT_MACHINE.roles_for("pending", "in_progress")
+    assert "volunteer" in REQUEST_MACHINE.roles_for("resolved", "in_progress")
 
 
 @pytest.mark.parametrize("status", ["in_progress", "done", "revisit", "cancelled"])

@@ -3,6 +3,9 @@ server keys, so a man in the middle can neither enroll itself nor swap the serve
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import pytest
 
 from sync import protocol
@@ -34,6 +37,18 @@ def test_code_normalisation_and_id() -> None:
     assert protocol.enroll_code_id("K7QD-9XPM-2FHB") != SECRET.code_id
     with pytest.raises(ValidationError):
         protocol.enroll_secret(" - ")
+
+
+def test_code_derivations_are_the_one_block_hkdf_expand_codes_were_issued_with() -> None:
+    """Codes issued before HKDF moved into ``sync.crypto`` keep their ids and keys."""
+    prk = hashlib.scrypt(b"K7QD9XPM2FHA", salt=b"linli enroll v1", n=2**12, r=8, p=1, dklen=32)
+
+    def one_block(info: bytes) -> bytes:
+        return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()
+
+    assert SECRET.code_id == protocol.wire.b64e(one_block(b"linli enroll id")[:16])
+    assert SECRET.request_key == one_block(b"linli enroll request")
+    assert SECRET.response_key == one_block(b"linli enroll response")
 
 
 def test_request_carries_no_code_and_proves_it() -> None:

@@ -120,14 +120,12 @@ def test_background_sync_waits_for_the_server_then_sends(tmp_path: Path) -> None
         wait_for(lambda: service.status.online is False and service.status.pending == 1)
         assert server.log == []
         server.up = True
-        # the outbox empties while the sync still runs (the ack comes before the pull): wait for
-        # the sync to finish, not just for pending 0
         wait_for(
             lambda: (
                 service.status.pending == 0
                 and service.status.online is True
                 and not service.status.syncing
-            )
+            )  # the outbox empties before the sync has finished
         )
         assert len(server.log) == 1
         assert service.status.last_sync_ms is not None

@@ -8,16 +8,24 @@ from pathlib import Path
 import pytest
 
 from app.store import LocalStore
+from app.store.journal import HEADER
 from sync.errors import StoreDamaged
 from sync.hlc import HybridClock
 from tests.unit.store.helpers import PIN, household_op
 
 
-def fill(store_dir: Path, clock: HybridClock, n: int = 6) -> None:
+def fill(store_dir: Path, clock: HybridClock, n: int = 6, *, last_in_head: bool = False) -> None:
+    """``n`` writes. Unless ``last_in_head``, the head is left as it was before the last one, as
+    when the app dies between appending a frame and recording it in ``head.bin``: only such a
+    frame can be torn by a crash (see test_rollback.py for cuts of frames the head vouches for)."""
     s = LocalStore.create(store_dir, PIN)
-    for i in range(n):
+    for i in range(n - 1):
         s.record_change(household_op(clock, f"hh-{i}", i))
+    head = (store_dir / "head.bin").read_bytes()
+    s.record_change(household_op(clock, f"hh-{n - 1}", n - 1))
     s.close()
+    if not last_in_head:
+        (store_dir / "head.bin").write_bytes(head)
 
 
 def journal(store_dir: Path) -> Path:
@@ -31,9 +39,11 @@ def snapshot(store_dir: Path) -> Path:
 
 
 def spans(path: Path) -> list[tuple[int, int]]:
-    """(start, end) of each frame: an 8-byte header holding the body length, then the body."""
+    """(start, end) of each frame after the journal header: an 8-byte frame header holding the
+    body length, then the body."""
     data = path.read_bytes()
-    out, pos = [], 0
+    assert data.startswith(HEADER)
+    out, pos = [], len(HEADER)
     while pos < len(data):
         (length,) = struct.unpack_from(">I", data, pos)
         out.append((pos, pos + 8 + length))

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
 import pytest
 
 from app.store import LocalStore, keyfile
-from sync.errors import PinLockout, ValidationError, WrongPin
+from sync.crypto import symmetric
+from sync.crypto.symmetric import ScryptParams
+from sync.errors import PinLockout, StoreDamaged, ValidationError, WrongPin
 from sync.hlc import HybridClock
 from tests.unit.store.helpers import PIN, record, resident_op
 
@@ -104,13 +107,14 @@ def test_lockout_schedule() -> None:
 
 
 def test_change_pin_rewraps_without_rewriting_data(created: Path) -> None:
-    before = {p.name: p.read_bytes() for p in created.iterdir() if p.name != "key.json"}
+    data = ("journal-1.log", "snapshot-1.bin")
+    before = {name: (created / name).read_bytes() for name in data}
     s = LocalStore.open(created, PIN)
     with pytest.raises(WrongPin):
         s.change_pin("999999", "135790")
     s.change_pin(PIN, "135790")
     s.close()
-    after = {p.name: p.read_bytes() for p in created.iterdir() if p.name != "key.json"}
+    after = {name: (created / name).read_bytes() for name in data}
     assert after == before
     with pytest.raises(WrongPin):
         LocalStore.open(created, PIN)
@@ -119,7 +123,7 @@ def test_change_pin_rewraps_without_rewriting_data(created: Path) -> None:
     s.close()
 
 
-@pytest.mark.parametrize("pin", ["", "123", "   1", "9" * 65])
+@pytest.mark.parametrize("pin", ["", "123", "2468", "13579", "   1234", "9" * 65])
 def test_unusable_new_pins_are_refused(store_dir: Path, pin: str) -> None:
     with pytest.raises(ValidationError):
         LocalStore.create(store_dir, pin)
@@ -136,5 +140,79 @@ def test_key_file_holds_no_key_in_the_clear(created: Path) -> None:
         "wrapped_key",
         "failures",
         "locked_until",
+        "check",
     }
-    assert raw["scrypt"] == {"n": 2**15, "r": 8, "p": 1}
+    assert raw["v"] == 2
+    assert raw["scrypt"] == {"n": 2**17, "r": 8, "p": 1}
+
+
+def test_new_pins_need_six_digits(created: Path) -> None:
+    with pytest.raises(ValidationError) as err:
+        LocalStore.create(created.parent / "other", "13579")
+    assert err.value.params == {"min": 6}
+    s = LocalStore.open(created, PIN)
+    with pytest.raises(ValidationError):
+        s.change_pin(PIN, "13579")
+    assert not s.needs_new_pin
+    s.close()
+
+
+def test_one_flipped_bit_in_the_wrapped_key_is_damage_not_a_wrong_pin(created: Path) -> None:
+    path = created / "key.json"
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    wrapped = bytearray(base64.b64decode(raw["wrapped_key"]))
+    wrapped[20] ^= 0x01
+    raw["wrapped_key"] = base64.b64encode(bytes(wrapped)).decode("ascii")
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    for _ in range(6):  # the right PIN, again and again: never a wrong PIN, never a lockout
+        with pytest.raises(StoreDamaged) as err:
+            LocalStore.open(created, PIN)
+        assert err.value.params == {"what": "key.json"}
+    assert json.loads(path.read_text(encoding="utf-8"))["failures"] == 0
+
+
+def test_editing_the_failure_count_by_hand_is_noticed(created: Path, fake_now: FakeClock) -> None:
+    for _ in range(5):
+        with pytest.raises((WrongPin, PinLockout)):
+            LocalStore.open(created, "000000")
+    path = created / "key.json"
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    raw["failures"], raw["locked_until"] = 0, 0.0  # a naive edit; see docs/security.md
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(StoreDamaged):
+        LocalStore.open(created, PIN)
+
+
+def test_pin_key_derivation_costs_at_least_300_ms(created: Path) -> None:
+    assert keyfile.PIN_SCRYPT.n * keyfile.PIN_SCRYPT.r >= 2**17 * 8  # 128 MiB per guess
+    assert min(keyfile.unlock_kdf_ms() for _ in range(2)) >= 300
+    s = LocalStore.open(created, PIN)
+    assert s.unlock_kdf_ms >= 300
+    s.close()
+
+
+def test_old_key_file_is_rewrapped_with_the_new_cost_after_the_right_pin(
+    created: Path, fake_now: FakeClock
+) -> None:
+    # a format-1 key file (as main wrote it: n=2**15, no checksum) with one wrong try on it
+    s = LocalStore.open(created, PIN)
+    assert s._data_key is not None
+    legacy = keyfile.KeyFile.load(created)
+    legacy.version, legacy.params = 1, ScryptParams(n=2**15, r=8, p=1)
+    legacy.salt = symmetric.new_salt()
+    kek = symmetric.derive_key(PIN, legacy.salt, legacy.params)
+    legacy.wrapped = symmetric.wrap_key(
+        kek, s._data_key, keyfile._wrap_aad(1, legacy.store_id, legacy.params)
+    )
+    s.close()
+    legacy.failures = 1
+    legacy.save()
+    assert "check" not in json.loads((created / "key.json").read_text(encoding="utf-8"))
+    with pytest.raises(WrongPin) as err:
+        LocalStore.open(created, "000000")
+    assert err.value.params == {"remaining": 3}  # the old file still counts tries
+    LocalStore.open(created, PIN).close()
+    raw = json.loads((created / "key.json").read_text(encoding="utf-8"))
+    assert raw["v"] == 2 and raw["scrypt"] == {"n": 2**17, "r": 8, "p": 1}
+    assert raw["failures"] == 0
+    LocalStore.open(created, PIN).close()

@@ -29,7 +29,7 @@ from sync.protocol import DeviceKeys, ServerKeys
 from tests.unit.client.fakes import Device as FakeServerDevice
 from tests.unit.client.fakes import FakeServerTransport
 
-PIN = "135790"
+PIN = "246810"
 TEAM = "tm-guanhai"
 TEAM_NAME = "观海轩第一志愿服务队"
 OTHER_TEAM = "tm-other"

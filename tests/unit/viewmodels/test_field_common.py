@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app import i18n
-from app.viewmodels.field_common import (
-    countdown_text,
-    local_time,
-    natural_key,
-    problem_text,
-    rejections_by_record,
-    span_text,
-    tel_url,
-)
+from app.viewmodels.field_common import natural_key, problem_text, rejections_by_record, tel_url
+from app.viewmodels.timefmt import countdown_text, local_time, span_text
 from sync.errors import ValidationError
 from tests.unit.viewmodels.phone import NOW, at
 
@@ -118,3 +111,11 @@ def test_field_catalogs_are_complete_in_both_languages() -> None:
         used |= set(re.findall(r'"(ui\.field\.[a-z_.0-9]+)"', path.read_text(encoding="utf-8")))
     assert used, "no field keys found in the sources"
     assert used - zh.keys() == set()
+
+
+def test_local_time_takes_datetimes_and_shows_the_date_when_asked() -> None:
+    when = datetime(2022, 4, 1, 2, 5, tzinfo=UTC)
+    now = datetime(2022, 4, 1, 3, 0, tzinfo=UTC)
+    assert local_time(when, now) == "10:05"
+    assert local_time(when, now, with_date=True) == "04-01 10:05"
+    assert local_time("2022-03-31T02:05:00Z", now) == "03-31 10:05"

@@ -10,7 +10,7 @@ import pytest
 from app.services.device import Device
 from app.viewmodels.request_detail import RequestDetailViewModel
 from app.viewmodels.requests import OPEN, RequestListViewModel
-from sync.domain import REQUEST
+from sync.domain import REQUEST_MACHINE
 from tests.unit.viewmodels.phone import (
     LEAD,
     MATE,
@@ -131,7 +131,7 @@ def test_new_and_open_navigate(phone: Device) -> None:
 def test_lead_is_offered_the_machines_next_steps(lead: Device, status: str) -> None:
     seed(lead).request("rq-1", "urgent", status=status)
     vm = RequestDetailViewModel(lead, RecordingNavigator(), "rq-1", now=fixed_now)
-    assert [to for to, _ in vm.actions()] == list(REQUEST.next_states(status))
+    assert [to for to, _ in vm.actions()] == list(REQUEST_MACHINE.next_states(status))
     assert not any(text.startswith("ui.") for _, text in vm.actions())  # every text in catalogs
 
 

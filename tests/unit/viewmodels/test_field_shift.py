@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from app.services.device import Device
-from app.viewmodels.shift import MINE, TEAM, Counts, ShiftViewModel
+from app.viewmodels.shift import MINE, TEAM, ShiftViewModel
 from sync.domain import changes
+from sync.domain.progress import Progress as Counts
 from tests.unit.viewmodels.phone import (
     LEAD,
     MATE,

@@ -47,9 +47,9 @@ def test_switching_language_applies_keeps_and_rebuilds(phone: Device) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "again", "expected"),
     [
-        ("", "1357", "1357", "请输入当前 PIN。"),
-        (PIN, "", "", "请输入新 PIN（至少 4 位）。"),
-        (PIN, "1357", "1358", "两次输入的新 PIN 不一致，请重新输入。"),
+        ("", "135799", "135799", "请输入当前 PIN。"),
+        (PIN, "", "", "请输入新 PIN（至少 6 位）。"),
+        (PIN, "135799", "135798", "两次输入的新 PIN 不一致，请重新输入。"),
         (PIN, PIN, PIN, "新 PIN 与当前 PIN 相同，请换一个。"),
     ],
 )
@@ -66,8 +66,8 @@ def test_pin_too_short_and_wrong_old_pin_come_from_the_store(phone: Device) -> N
     vm = SettingsViewModel(phone, RecordingNavigator())
     vm.pin.old, vm.pin.new, vm.pin.again = PIN, "12", "12"
     assert not vm.change_pin()
-    assert vm.pin_error and "4" in vm.pin_error
-    vm.pin.old, vm.pin.new, vm.pin.again = "9999", "1357", "1357"
+    assert vm.pin_error and "6" in vm.pin_error
+    vm.pin.old, vm.pin.new, vm.pin.again = "999999", "135799", "135799"
     assert not vm.change_pin()
     assert vm.pin_error == WrongPin(remaining=4).describe("zh-CN")
     assert vm.pin.old == "" and not vm.pin_busy
@@ -76,14 +76,14 @@ def test_pin_too_short_and_wrong_old_pin_come_from_the_store(phone: Device) -> N
 def test_changed_pin_unlocks_and_old_one_does_not(phone: Device) -> None:
     nav = RecordingNavigator()
     vm = SettingsViewModel(phone, nav)
-    vm.pin.old, vm.pin.new, vm.pin.again = PIN, "1357", "1357"
+    vm.pin.old, vm.pin.new, vm.pin.again = PIN, "135799", "135799"
     assert vm.change_pin()
     assert vm.pin_error is None and vm.pin.old == vm.pin.new == vm.pin.again == ""
     assert nav.notices == [("PIN 已修改。下次解锁请用新 PIN。", False)]
     phone.lock()
     with pytest.raises(WrongPin):
         phone.unlock(PIN)
-    phone.unlock("1357")
+    phone.unlock("135799")
     assert phone.state == "unlocked"
 
 

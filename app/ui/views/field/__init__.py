@@ -3,13 +3,9 @@
 from app.ui.router import Route
 from app.ui.views.field.assignment import assignment_screen
 from app.ui.views.field.home import home_screen
+from app.ui.views.field.new_request import assignment_request_screen, new_request_screen
 from app.ui.views.field.notices import contacts_screen, notice_screen, notices_screen
-from app.ui.views.field.requests import (
-    assignment_request_screen,
-    new_request_screen,
-    request_screen,
-    requests_screen,
-)
+from app.ui.views.field.requests import request_screen, requests_screen
 
 ROUTES = [
     Route("/home", home_screen),

@@ -3,8 +3,6 @@ visit history."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import flet as ft
 
 from app.i18n import tr
@@ -12,20 +10,23 @@ from app.ui import theme
 from app.ui.context import UiContext
 from app.ui.router import Screen
 from app.ui.views.field.parts import (
+    HIGH_PRIORITIES,
     LINE,
-    bind,
     call_button,
     flag,
     heading,
     info_row,
+    key_care_flag,
+    marks_row,
     muted,
     named,
+    overdue_flag,
     picker,
     rejection_banner,
-    tap,
+    text_area,
     wide,
 )
-from app.ui.widgets import chip, empty_state, scaffold, touch_button
+from app.ui.widgets import chip, empty_state, tap, touch_button, vm_screen
 from app.viewmodels.assignment import AssignmentViewModel, ResidentRow, ResultField
 from app.viewmodels.field_common import tel_url
 
@@ -93,34 +94,116 @@ def _result_input(vm: AssignmentViewModel, f: ResultField) -> ft.Control:
     )
 
 
+def _marks(vm: AssignmentViewModel) -> ft.Control:
+    """Status, type, priority, overdue and key care, in words and icons."""
+    marks: list[ft.Control] = [
+        chip(
+            vm.status_label,
+            theme.STATUS_COLOURS.get(vm.status, theme.MUTED),
+            identifier="assignment-status",
+        ),
+        flag(vm.type_label, theme.INFO, ft.Icons.ASSIGNMENT),
+    ]
+    high = vm.priority in HIGH_PRIORITIES
+    marks.append(
+        flag(
+            tr("ui.field.visit.priority", priority=vm.priority_label),
+            theme.WARN if high else theme.MUTED,
+            ft.Icons.PRIORITY_HIGH if high else ft.Icons.LOW_PRIORITY,
+        )
+    )
+    if vm.overdue:
+        marks.append(overdue_flag())
+    if vm.key_care:
+        marks.append(key_care_flag())
+    return marks_row(marks)
+
+
+def _task(vm: AssignmentViewModel) -> list[ft.Control]:
+    """Where, what state, when, what to do and who lives there."""
+    controls = [heading(vm.address, size=18, identifier="assignment-address"), _marks(vm)]
+    if vm.due_label:
+        controls.append(info_row(ft.Icons.EVENT, tr("ui.field.home.due", time=vm.due_label)))
+    if vm.revisit_label:
+        revisit = info_row(ft.Icons.SCHEDULE, vm.revisit_label, colour=theme.WARN)
+        controls.append(ft.Semantics(identifier="revisit-due", content=revisit))
+    controls.append(heading(tr("ui.field.visit.todo")))
+    controls.append(ft.Text(vm.title, size=15, weight=ft.FontWeight.W_600))
+    if vm.instructions:
+        controls.append(ft.Text(vm.instructions, size=14))
+    controls.append(heading(tr("ui.field.visit.residents")))
+    controls += [_resident(r) for r in vm.residents] or [muted(tr("ui.field.visit.no_residents"))]
+    return controls
+
+
+def _history(vm: AssignmentViewModel) -> list[ft.Control]:
+    controls: list[ft.Control] = [heading(tr("ui.field.visit.history"))]
+    if not vm.visits:
+        controls.append(muted(tr("ui.field.visit.no_visits")))
+    for v in vm.visits:
+        colour = OUTCOME_STYLE.get(v.outcome, (theme.MUTED, ft.Icons.CIRCLE))[0]
+        line = f"{v.at_label} · {v.member}"
+        rows: list[ft.Control] = [
+            ft.Row([chip(v.outcome_label, colour), muted(line, size=13)], wrap=True),
+        ]
+        if v.note:
+            rows.append(ft.Text(v.note, size=13))
+        controls.append(
+            ft.Semantics(identifier=f"visit-{v.id}", content=ft.Column(rows, spacing=2))
+        )
+    return controls
+
+
+class _VisitForm:
+    """The result fields, the note and the one-tap outcome buttons (kept across renders, so
+    what is typed survives a change of the view-model)."""
+
+    def __init__(self, vm: AssignmentViewModel) -> None:
+        self.vm = vm
+        self.note = text_area(tr("ui.field.visit.note"), lambda text: setattr(vm, "note", text))
+        self.buttons = [
+            touch_button(
+                text,
+                tap(self.record, outcome),
+                icon=OUTCOME_STYLE[outcome][1],
+                colour=OUTCOME_STYLE[outcome][0],
+                expand=True,
+            )
+            for outcome, text in vm.outcomes
+        ]
+        self.outcomes = ft.ResponsiveRow(
+            [ft.Container(b, col={"xs": 6}) for b in self.buttons], spacing=8, run_spacing=8
+        )
+        self.results = ft.Column(spacing=8, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
+        self.fields_shown: object = None
+
+    def record(self, outcome: str) -> None:
+        self.vm.note = self.note.value or ""
+        self.vm.record(outcome)
+
+    def render(self) -> list[ft.Control]:
+        vm = self.vm
+        self.note.value = vm.note
+        for button in self.buttons:
+            button.disabled = vm.busy
+        if self.fields_shown is not vm.fields or not self.results.controls:
+            self.fields_shown = vm.fields
+            self.results.controls = [_result_input(vm, f) for f in vm.fields]
+        if not vm.can_record:
+            return [muted(tr("ui.field.visit.not_yours"), size=13)]
+        return [
+            heading(tr("ui.field.visit.result")),
+            self.results,
+            self.note,
+            heading(tr("ui.field.visit.outcome")),
+            self.outcomes,
+        ]
+
+
 def assignment_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
     vm = AssignmentViewModel(ctx.device, ctx.nav, params["id"], ctx.sync)
-    note = ft.TextField(
-        label=tr("ui.field.visit.note"),
-        multiline=True,
-        min_lines=1,
-        max_lines=4,
-        on_change=lambda e: setattr(vm, "note", e.control.value or ""),
-    )
+    form = _VisitForm(vm)
     body = ft.ListView(expand=True, spacing=10, padding=ft.Padding.only(top=8, bottom=32))
-
-    def record(outcome: str) -> None:
-        vm.note = note.value or ""
-        vm.record(outcome)
-
-    outcome_buttons = [
-        touch_button(
-            text,
-            tap(record, outcome),
-            icon=OUTCOME_STYLE[outcome][1],
-            colour=OUTCOME_STYLE[outcome][0],
-            expand=True,
-        )
-        for outcome, text in vm.outcomes
-    ]
-    outcomes = ft.ResponsiveRow(
-        [ft.Container(b, col={"xs": 6}) for b in outcome_buttons], spacing=8, run_spacing=8
-    )
     request_button = touch_button(
         tr("ui.field.visit.log_request"),
         lambda _: vm.log_request(),
@@ -128,102 +211,23 @@ def assignment_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
         primary=False,
         expand=True,
     )
-    form_for: list[Any] = [None]
-    result_box = ft.Column(spacing=8, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)
 
     def render() -> None:
         if not vm.found:
             body.controls = [empty_state(tr("ui.field.visit.missing"))]
             return
-        note.value = vm.note
-        for button in outcome_buttons:
-            button.disabled = vm.busy
-        if form_for[0] is not vm.fields or not result_box.controls:
-            form_for[0] = vm.fields
-            result_box.controls = [_result_input(vm, f) for f in vm.fields]
         controls: list[ft.Control] = []
         if vm.rejection is not None:
             controls.append(rejection_banner(vm.rejection.text, lambda _: vm.dismiss_rejection()))
-        status_colour = theme.STATUS_COLOURS.get(vm.status, theme.MUTED)
-        marks: list[ft.Control] = [
-            chip(vm.status_label, status_colour, identifier="assignment-status"),
-            flag(vm.type_label, theme.INFO, ft.Icons.ASSIGNMENT),
-        ]
-        high = vm.priority in ("high", "urgent")
-        marks.append(
-            flag(
-                tr("ui.field.visit.priority", priority=vm.priority_label),
-                theme.WARN if high else theme.MUTED,
-                ft.Icons.PRIORITY_HIGH if high else ft.Icons.LOW_PRIORITY,
-            )
-        )
-        if vm.overdue:
-            marks.append(flag(tr("ui.field.overdue"), theme.DANGER, ft.Icons.ALARM))
-        if vm.key_care:
-            marks.append(flag(tr("ui.field.key_care"), theme.PRIMARY, ft.Icons.FAVORITE))
-        controls += [
-            heading(vm.address, size=18, identifier="assignment-address"),
-            ft.Row(marks, wrap=True, spacing=4, run_spacing=4),
-        ]
-        if vm.due_label:
-            controls.append(info_row(ft.Icons.EVENT, tr("ui.field.home.due", time=vm.due_label)))
-        if vm.revisit_label:
-            controls.append(
-                ft.Semantics(
-                    identifier="revisit-due",
-                    content=info_row(ft.Icons.SCHEDULE, vm.revisit_label, colour=theme.WARN),
-                )
-            )
-        controls.append(heading(tr("ui.field.visit.todo")))
-        controls.append(ft.Text(vm.title, size=15, weight=ft.FontWeight.W_600))
-        if vm.instructions:
-            controls.append(ft.Text(vm.instructions, size=14))
-        controls.append(heading(tr("ui.field.visit.residents")))
-        controls += [_resident(r) for r in vm.residents] or [
-            muted(tr("ui.field.visit.no_residents"))
-        ]
-        if vm.can_record:
-            controls += [
-                heading(tr("ui.field.visit.result")),
-                result_box,
-                note,
-                heading(tr("ui.field.visit.outcome")),
-                outcomes,
-            ]
-        else:
-            controls.append(muted(tr("ui.field.visit.not_yours"), size=13))
+        controls += [*_task(vm), *form.render()]
         if vm.error:
             controls.append(ft.Text(vm.error, color=theme.DANGER))
         if vm.saved:
-            controls.append(
-                ft.Semantics(
-                    identifier="visit-saved",
-                    content=info_row(ft.Icons.CHECK, vm.saved, colour=theme.OK),
-                )
-            )
+            saved = info_row(ft.Icons.CHECK, vm.saved, colour=theme.OK)
+            controls.append(ft.Semantics(identifier="visit-saved", content=saved))
         if vm.household_id:
             controls.append(ft.Row([request_button]))
-        controls.append(heading(tr("ui.field.visit.history")))
-        if not vm.visits:
-            controls.append(muted(tr("ui.field.visit.no_visits")))
-        for v in vm.visits:
-            colour = OUTCOME_STYLE.get(v.outcome, (theme.MUTED, ft.Icons.CIRCLE))[0]
-            line = f"{v.at_label} · {v.member}"
-            rows: list[ft.Control] = [
-                ft.Row([chip(v.outcome_label, colour), muted(line, size=13)], wrap=True),
-            ]
-            if v.note:
-                rows.append(ft.Text(v.note, size=13))
-            controls.append(
-                ft.Semantics(identifier=f"visit-{v.id}", content=ft.Column(rows, spacing=2))
-            )
-        body.controls = controls
+        body.controls = controls + _history(vm)
 
-    unsubscribe = bind(ctx, vm, render)
-    return scaffold(
-        ctx,
-        f"/assignment/{params['id']}",
-        tr("ui.field.visit.title"),
-        body,
-        cleanups=[unsubscribe, vm.close],
-    )
+    route = f"/assignment/{params['id']}"
+    return vm_screen(ctx, vm, render, route, tr("ui.field.visit.title"), body)

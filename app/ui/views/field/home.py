@@ -11,8 +11,20 @@ from app.i18n import tr
 from app.ui import theme
 from app.ui.context import UiContext
 from app.ui.router import Screen
-from app.ui.views.field.parts import LINE, bind, card, flag, muted, named, picker, wide
-from app.ui.widgets import chip, empty_state, scaffold
+from app.ui.views.field.parts import (
+    HIGH_PRIORITIES,
+    LINE,
+    card,
+    filter_picker,
+    flag,
+    key_care_flag,
+    marks_row,
+    muted,
+    overdue_flag,
+    rejected_flag,
+    wide,
+)
+from app.ui.widgets import chip, empty_state, tap, vm_screen
 from app.viewmodels.shift import MINE, TEAM, AssignmentRow, BuildingGroup, ShiftViewModel
 
 
@@ -40,13 +52,13 @@ def _row(vm: ShiftViewModel, row: AssignmentRow) -> ft.Control:
     colour = theme.STATUS_COLOURS.get(row.status, theme.MUTED)
     marks: list[ft.Control] = []
     if row.overdue:
-        marks.append(flag(tr("ui.field.overdue"), theme.DANGER, ft.Icons.ALARM))
+        marks.append(overdue_flag())
     if row.key_care:
-        marks.append(flag(tr("ui.field.key_care"), theme.PRIMARY, ft.Icons.FAVORITE))
-    if row.priority in ("high", "urgent"):
+        marks.append(key_care_flag())
+    if row.priority in HIGH_PRIORITIES:
         marks.append(flag(row.priority_label, theme.WARN, ft.Icons.PRIORITY_HIGH))
     if row.rejected:
-        marks.append(flag(tr("ui.field.rejected_short"), theme.DANGER, ft.Icons.ERROR_OUTLINE))
+        marks.append(rejected_flag())
     when = tr("ui.field.home.due", time=row.due_label) if row.due_label else ""
     details = " · ".join(p for p in (row.type_label, when, row.revisit_label) if p)
     lines: list[ft.Control] = [
@@ -62,14 +74,9 @@ def _row(vm: ShiftViewModel, row: AssignmentRow) -> ft.Control:
     if row.assignee:
         lines.append(muted(tr("ui.field.home.assignee", name=row.assignee)))
     if marks:
-        lines.append(ft.Row(marks, wrap=True, spacing=4, run_spacing=4))
+        lines.append(marks_row(marks))
     accent = theme.DANGER if row.overdue else (theme.PRIMARY if row.key_care else None)
-    return card(
-        ft.Column(lines, spacing=4),
-        lambda _: vm.open(row.id),
-        identifier=f"assignment-{row.id}",
-        accent=accent,
-    )
+    return card(lines, tap(vm.open, row.id), identifier=f"assignment-{row.id}", accent=accent)
 
 
 def _building(group: BuildingGroup) -> ft.Control:
@@ -94,15 +101,27 @@ def _building(group: BuildingGroup) -> ft.Control:
     )
 
 
-def home_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
-    vm = ShiftViewModel(ctx.device, ctx.nav, ctx.sync)
-    boxes = [
-        _count("ui.field.home.count_todo", 0, theme.INFO, "count-todo"),
-        _count("ui.field.home.count_revisit", 0, theme.WARN, "count-revisit"),
-        _count("ui.field.home.count_done", 0, theme.OK, "count-done"),
-        _count("ui.field.home.count_overdue", 0, theme.DANGER, "count-overdue"),
-    ]
-    counts_row = ft.Row([b for b, _ in boxes], spacing=6)
+def _filter_panel(vm: ShiftViewModel) -> ft.Column:
+    """Type, status and priority filters (hidden until "Filter" is tapped)."""
+
+    def by(field: str, label: str, identifier: str) -> ft.Control:
+        options = vm.filter_options(field)
+        return filter_picker(label, identifier, options, None, lambda v: vm.set_filter(field, v))
+
+    status = by("status", tr("ui.field.home.filter_status"), "filter-status")
+    priority = by("priority", tr("ui.field.home.filter_priority"), "filter-priority")
+    return ft.Column(
+        [
+            wide(by("type", tr("ui.field.home.filter_type"), "filter-type")),
+            ft.Row([status, priority], spacing=6),
+        ],
+        visible=False,
+        spacing=8,
+    )
+
+
+def _search_row(ctx: UiContext, vm: ShiftViewModel) -> list[ft.Control]:
+    """The search field and the "Filter" button, then the filter panel it opens."""
     search = ft.TextField(
         label=tr("ui.field.home.search"),
         prefix_icon=ft.Icons.SEARCH,
@@ -110,52 +129,10 @@ def home_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
         expand=True,
         on_change=lambda e: vm.set_query(e.control.value or ""),
     )
-    filter_panel = ft.Column(
-        [
-            wide(
-                named(
-                    picker(
-                        tr("ui.field.home.filter_type"),
-                        vm.filter_options("type"),
-                        None,
-                        lambda v: vm.set_filter("type", v),
-                        any_text=tr("ui.field.any"),
-                    ),
-                    "filter-type",
-                )
-            ),
-            ft.Row(
-                [
-                    named(
-                        picker(
-                            tr("ui.field.home.filter_status"),
-                            vm.filter_options("status"),
-                            None,
-                            lambda v: vm.set_filter("status", v),
-                            any_text=tr("ui.field.any"),
-                        ),
-                        "filter-status",
-                    ),
-                    named(
-                        picker(
-                            tr("ui.field.home.filter_priority"),
-                            vm.filter_options("priority"),
-                            None,
-                            lambda v: vm.set_filter("priority", v),
-                            any_text=tr("ui.field.any"),
-                        ),
-                        "filter-priority",
-                    ),
-                ],
-                spacing=6,
-            ),
-        ],
-        visible=False,
-        spacing=8,
-    )
+    panel = _filter_panel(vm)
 
     def toggle_filters(_: Any) -> None:
-        filter_panel.visible = not filter_panel.visible
+        panel.visible = not panel.visible
         ctx.page.update()
 
     filter_button = ft.OutlinedButton(
@@ -164,21 +141,45 @@ def home_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
         on_click=toggle_filters,
         height=theme.TOUCH,
     )
-    header: list[ft.Control] = [ft.Container(height=4), counts_row]
-    if vm.can_see_team:
-        header.append(
-            ft.SegmentedButton(
-                segments=[
-                    ft.Segment(value=MINE, label=tr("ui.field.home.mine")),
-                    ft.Segment(value=TEAM, label=tr("ui.field.home.team")),
-                ],
-                selected=[MINE],
-                on_change=lambda e: vm.set_scope((e.control.selected or [MINE])[0]),
-            )
-        )
-    header += [ft.Row([search, filter_button], spacing=6), filter_panel]
+    return [ft.Row([search, filter_button], spacing=6), panel]
+
+
+def _scope(vm: ShiftViewModel) -> ft.Control:
+    """Mine / the whole team (for leads)."""
+    return ft.SegmentedButton(
+        segments=[
+            ft.Segment(value=MINE, label=tr("ui.field.home.mine")),
+            ft.Segment(value=TEAM, label=tr("ui.field.home.team")),
+        ],
+        selected=[MINE],
+        on_change=lambda e: vm.set_scope((e.control.selected or [MINE])[0]),
+    )
+
+
+def _doors(vm: ShiftViewModel) -> list[ft.Control]:
+    """The shown assignments by building and unit, each building with its coverage."""
+    body: list[ft.Control] = []
+    for group in vm.groups:
+        body.append(_building(group))
+        for unit in group.units:
+            body.append(muted(unit.name, size=13))
+            body.extend(_row(vm, row) for row in unit.rows)
+    return body or [empty_state(vm.empty_text)]
+
+
+def home_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
+    vm = ShiftViewModel(ctx.device, ctx.nav, ctx.sync)
+    boxes = [
+        _count("ui.field.home.count_todo", 0, theme.INFO, "count-todo"),
+        _count("ui.field.home.count_revisit", 0, theme.WARN, "count-revisit"),
+        _count("ui.field.home.count_done", 0, theme.OK, "count-done"),
+        _count("ui.field.home.count_overdue", 0, theme.DANGER, "count-overdue"),
+    ]
     summary = muted("")
-    header.append(ft.Semantics(content=summary, identifier="home-shown"))
+    header: list[ft.Control] = [ft.Container(height=4), ft.Row([b for b, _ in boxes], spacing=6)]
+    if vm.can_see_team:
+        header.append(_scope(vm))
+    header += [*_search_row(ctx, vm), ft.Semantics(content=summary, identifier="home-shown")]
     header_box = ft.Column(header, spacing=6)
     # The header scrolls away with the list, so a 640-px-high phone still shows several doors.
     items = ft.ListView(expand=True, spacing=0, padding=ft.Padding.only(bottom=24))
@@ -188,22 +189,6 @@ def home_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
         for (_, number), value in zip(boxes, (c.todo, c.revisit, c.done, c.overdue), strict=True):
             number.value = str(value)
         summary.value = tr("ui.field.home.shown", n=vm.shown)
-        body: list[ft.Control] = []
-        for group in vm.groups:
-            body.append(_building(group))
-            for unit in group.units:
-                body.append(muted(unit.name, size=13))
-                body.extend(_row(vm, row) for row in unit.rows)
-        if not body:
-            body.append(empty_state(vm.empty_text))
-        items.controls = [header_box, *body]
+        items.controls = [header_box, *_doors(vm)]
 
-    unsubscribe = bind(ctx, vm, render)
-    return scaffold(
-        ctx,
-        "/home",
-        tr("ui.field.home.title"),
-        items,
-        tab="/home",
-        cleanups=[unsubscribe, vm.close],
-    )
+    return vm_screen(ctx, vm, render, "/home", tr("ui.field.home.title"), items, tab="/home")

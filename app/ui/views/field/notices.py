@@ -8,8 +8,8 @@ from app.i18n import tr
 from app.ui import theme
 from app.ui.context import UiContext
 from app.ui.router import Screen
-from app.ui.views.field.parts import bind, call_button, card, flag, heading, muted
-from app.ui.widgets import empty_state, scaffold, touch_button
+from app.ui.views.field.parts import call_button, card, flag, heading, list_page, muted
+from app.ui.widgets import empty_state, scaffold, touch_button, vm_screen
 from app.viewmodels.notices import (
     ContactsViewModel,
     NoticeRow,
@@ -38,22 +38,12 @@ def _notice_row(vm: NoticesViewModel, row: NoticeRow) -> ft.Control:
     )
     top: list[ft.Control] = []
     if row.unread:
-        top.append(
-            ft.Semantics(
-                identifier=f"notice-unread-{row.id}",
-                content=flag(tr("ui.field.notices.unread"), theme.PRIMARY, ft.Icons.CIRCLE),
-            )
-        )
+        unread = tr("ui.field.notices.unread")
+        identifier = f"notice-unread-{row.id}"
+        top.append(flag(unread, theme.PRIMARY, ft.Icons.CIRCLE, identifier=identifier))
     top += [_kind_flag(row.kind, row.kind_label), muted(row.published_label)]
     return card(
-        ft.Column(
-            [
-                ft.Row(top, wrap=True, spacing=6, run_spacing=4),
-                title,
-                muted(row.excerpt, size=13),
-            ],
-            spacing=4,
-        ),
+        [ft.Row(top, wrap=True, spacing=6, run_spacing=4), title, muted(row.excerpt, size=13)],
         lambda _: vm.open(row.id),
         identifier=f"notice-{row.id}",
         accent=theme.PRIMARY if row.unread else None,
@@ -78,25 +68,9 @@ def notices_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
             empty_state(tr("ui.field.notices.empty"))
         ]
 
-    unsubscribe = bind(ctx, vm, render)
-    body = ft.Column(
-        [
-            ft.Container(height=4),
-            ft.Row([contacts]),
-            ft.Semantics(content=unread, identifier="notices-unread"),
-            items,
-        ],
-        expand=True,
-        spacing=6,
-    )
-    return scaffold(
-        ctx,
-        "/notices",
-        tr("ui.field.notices.title"),
-        body,
-        tab="/notices",
-        cleanups=[unsubscribe, vm.close],
-    )
+    body = list_page(4, ft.Row([contacts]), unread, "notices-unread", items)
+    title = tr("ui.field.notices.title")
+    return vm_screen(ctx, vm, render, "/notices", title, body, tab="/notices")
 
 
 def notice_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
@@ -126,14 +100,7 @@ def contacts_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
             if c.team:
                 lines.append(muted(c.team))
             lines.append(call_button(c.phone, c.tel_url))
-            rows.append(card(ft.Column(lines, spacing=4), None, identifier=f"contact-{c.id}"))
+            rows.append(card(lines, None, identifier=f"contact-{c.id}"))
         items.controls = rows or [empty_state(tr("ui.field.contacts.empty"))]
 
-    unsubscribe = bind(ctx, vm, render)
-    return scaffold(
-        ctx,
-        "/contacts",
-        tr("ui.field.contacts.title"),
-        items,
-        cleanups=[unsubscribe, vm.close],
-    )
+    return vm_screen(ctx, vm, render, "/contacts", tr("ui.field.contacts.title"), items)

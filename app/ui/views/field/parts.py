@@ -1,6 +1,6 @@
-"""Pieces the field screens share: binding a view-model to a screen, a clock tick for
-countdowns, flags that say what they mean in words and icons (never colour alone), list cards,
-filter pickers and the "not accepted by the server" banner."""
+"""Pieces the field screens share: a clock tick for countdowns, flags that say what they mean in
+words and icons (never colour alone), list cards, filter pickers and the "not accepted by the
+server" banner."""
 
 from __future__ import annotations
 
@@ -13,38 +13,13 @@ import flet as ft
 
 from app.i18n import tr
 from app.ui import theme
-from app.ui.context import UiContext
 from app.ui.router import Cleanup
-from app.viewmodels.base import Observable
+from sync.domain.enums import PRIORITIES
 
 LINE = "#E0E0E0"  # hairlines between list items
 ALL = "__all__"  # the "any value" choice of a filter picker
-
-
-def bind(ctx: UiContext, vm: Observable, render: Callable[[], None]) -> Cleanup:
-    """Run ``render`` now and after each change of ``vm`` (from any thread, one at a time),
-    then push the page. Returns the unsubscribe."""
-    lock = threading.Lock()
-
-    def update() -> None:
-        with lock:
-            render()
-            # not on the page (yet / any more): nothing to redraw
-            with contextlib.suppress(RuntimeError, AssertionError):
-                ctx.page.update()
-
-    with lock:
-        render()
-    return vm.subscribe(update)
-
-
-def tap(action: Callable[[str], object], value: str) -> Callable[[Any], None]:
-    """An event handler that calls ``action(value)`` (its result is dropped)."""
-
-    def handler(_: Any) -> None:
-        action(value)
-
-    return handler
+#: the priorities a door is flagged for: "high" and above (``PRIORITIES`` runs low to urgent)
+HIGH_PRIORITIES = frozenset(PRIORITIES[PRIORITIES.index("high") :])
 
 
 def ticker(seconds: float, tick: Callable[[], None]) -> Cleanup:
@@ -77,16 +52,31 @@ def flag(
     return ft.Semantics(content=box, identifier=identifier) if identifier else box
 
 
+def overdue_flag() -> ft.Control:
+    return flag(tr("ui.field.overdue"), theme.DANGER, ft.Icons.ALARM)
+
+
+def key_care_flag() -> ft.Control:
+    return flag(tr("ui.field.key_care"), theme.PRIMARY, ft.Icons.FAVORITE)
+
+
+def rejected_flag() -> ft.Control:
+    """The server did not accept a change to this record."""
+    return flag(tr("ui.field.rejected_short"), theme.DANGER, ft.Icons.ERROR_OUTLINE)
+
+
 def card(
-    content: ft.Control,
+    lines: list[ft.Control],
     on_click: Callable[[Any], None] | None,
     *,
     identifier: str,
     accent: str | None = None,
+    spacing: int = 4,
 ) -> ft.Control:
-    """A tappable list item, at least 48 px tall, with an optional coloured left edge."""
+    """A tappable list item of ``lines``, at least 48 px tall, with an optional coloured left
+    edge."""
     box = ft.Container(
-        content,
+        ft.Column(lines, spacing=spacing),
         padding=ft.Padding.only(left=10, right=10, top=8, bottom=8),
         border=ft.Border.only(
             left=ft.BorderSide(4, accent or ft.Colors.TRANSPARENT),
@@ -99,6 +89,11 @@ def card(
         border_radius=6,
     )
     return ft.Semantics(content=box, identifier=identifier, button=on_click is not None)
+
+
+def marks_row(items: list[ft.Control]) -> ft.Row:
+    """A wrapping row of flags and chips."""
+    return ft.Row(items, wrap=True, spacing=4, run_spacing=4)
 
 
 def heading(text: str, *, size: int = 15, identifier: str | None = None) -> ft.Control:
@@ -138,6 +133,17 @@ def picker(
         dense=True,
         menu_height=360,
     )
+
+
+def filter_picker(
+    label: str,
+    identifier: str,
+    choices: list[tuple[str, str]],
+    value: str | None,
+    on_pick: Callable[[str | None], None],
+) -> ft.Control:
+    """A named :func:`picker` whose first choice is "any" (no filter)."""
+    return named(picker(label, choices, value, on_pick, any_text=tr("ui.field.any")), identifier)
 
 
 def named(dropdown: ft.Dropdown, identifier: str) -> ft.Control:
@@ -208,4 +214,33 @@ def call_button(phone: str, url: str) -> ft.Control:
         icon=ft.Icons.PHONE,
         url=url,
         height=theme.TOUCH,
+    )
+
+
+def text_area(
+    label: str, on_text: Callable[[str], None], *, min_lines: int = 1, max_lines: int = 4
+) -> ft.TextField:
+    """A multi-line text field that hands each change of its text to ``on_text``."""
+
+    def changed(e: Any) -> None:
+        on_text(e.control.value or "")
+
+    return ft.TextField(
+        label=label, multiline=True, min_lines=min_lines, max_lines=max_lines, on_change=changed
+    )
+
+
+def list_page(
+    gap: int, top: ft.Control, summary: ft.Text, summary_id: str, items: ft.ListView
+) -> ft.Column:
+    """A list screen's body: a gap, its tools (``top``), a one-line ``summary``, the list."""
+    return ft.Column(
+        [
+            ft.Container(height=gap),
+            top,
+            ft.Semantics(content=summary, identifier=summary_id),
+            items,
+        ],
+        expand=True,
+        spacing=6,
     )

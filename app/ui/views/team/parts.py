@@ -1,8 +1,7 @@
-"""Pieces the team screens share: progress chips, section headings, cards, safe redraws."""
+"""Pieces the team screens share: progress chips and bars, the overdue chip, tappable cards."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -10,35 +9,9 @@ import flet as ft
 
 from app.i18n import tr
 from app.ui import theme
+from app.ui.panels import EDGE
 from app.ui.widgets import chip
 from app.viewmodels.team import Progress
-
-
-def redraw(ctx: Any) -> None:
-    """Push changed controls to the screen (a no-op once the view has left the page)."""
-    with contextlib.suppress(RuntimeError, AssertionError):
-        ctx.page.update()
-
-
-def heading(text: str, *, identifier: str | None = None) -> ft.Control:
-    label = ft.Text(text, size=16, weight=ft.FontWeight.W_600)
-    box = ft.Container(label, padding=ft.Padding.only(top=12, bottom=4))
-    return ft.Semantics(content=box, identifier=identifier) if identifier else box
-
-
-def muted(text: str, *, size: int = 13) -> ft.Text:
-    return ft.Text(text, color=theme.MUTED, size=size)
-
-
-def card(controls: list[ft.Control], *, identifier: str | None = None) -> ft.Control:
-    box = ft.Container(
-        ft.Column(controls, spacing=6, tight=True),
-        padding=12,
-        border=ft.Border.all(1, "#E0E0E0"),
-        border_radius=10,
-        bgcolor=ft.Colors.WHITE,
-    )
-    return ft.Semantics(content=box, identifier=identifier) if identifier else box
 
 
 def overdue_chip(count: int | None = None, *, identifier: str | None = None) -> ft.Control:
@@ -94,27 +67,8 @@ def tappable(
         on_click=on_tap,
         ink=True,
         padding=12,
-        border=ft.Border.all(1, "#E0E0E0"),
+        border=ft.Border.all(1, EDGE),
         border_radius=10,
         bgcolor=ft.Colors.WHITE,
     )
     return ft.Semantics(content=box, identifier=identifier, button=True) if identifier else box
-
-
-def leads_only() -> ft.Control:
-    return ft.Container(
-        ft.Text(tr("ui.team.leads_only"), color=theme.MUTED, text_align=ft.TextAlign.CENTER),
-        padding=32,
-        alignment=ft.Alignment.CENTER,
-    )
-
-
-def scrolling(controls: list[ft.Control]) -> ft.ListView:
-    """The body of a screen: a lazily built list that scrolls."""
-    return ft.ListView(
-        controls,
-        expand=True,
-        spacing=8,
-        padding=ft.Padding.symmetric(vertical=8),
-        build_controls_on_demand=True,
-    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import flet as ft
@@ -9,20 +10,45 @@ import flet as ft
 from app.i18n import tr
 from app.ui import theme
 from app.ui.context import UiContext
+from app.ui.panels import EDGE, card, heading, muted, scrolling
 from app.ui.router import Screen
-from app.ui.views.team.parts import (
-    card,
-    heading,
-    leads_only,
-    muted,
-    overdue_chip,
-    redraw,
-    scrolling,
-    tappable,
-)
-from app.ui.widgets import chip, empty_state, scaffold, touch_button
+from app.ui.views.team.parts import overdue_chip, tappable
+from app.ui.widgets import SyncNow, chip, empty_state, leads_only, touch_button, vm_screen
 from app.viewmodels.team import HandoverViewModel, RequestRow, ShiftSummaryViewModel
 from sync.domain.schema import NOTE_MAX
+
+
+def _shift(vm: HandoverViewModel, start_shift: Callable[[Any], None]) -> list[ft.Control]:
+    """The shift under way (or that there is none), and the button to start one."""
+    if vm.shift is None:
+        items = [card([ft.Text(tr("ui.team.no_shift"))], identifier="handover-no-shift")]
+    else:
+        label = ft.Text(vm.shift_label, weight=ft.FontWeight.W_600)
+        items = [card([label], identifier="handover-shift")]
+    if vm.can_start_shift:
+        start = touch_button(
+            tr("ui.team.start_shift"),
+            start_shift,
+            icon=ft.Icons.PLAY_ARROW,
+            primary=vm.shift is None,
+            expand=True,
+        )
+        items.append(ft.Row([start]))
+    return items
+
+
+def _notes(vm: HandoverViewModel) -> list[ft.Control]:
+    notes = [
+        card(
+            [muted(f"{n.author} · {n.at}", size=12), ft.Text(n.text, selectable=True)],
+            identifier=f"note-{n.id}",
+        )
+        for n in vm.notes
+    ]
+    return [
+        heading(tr("ui.team.notes", n=len(vm.notes))),
+        *(notes or [empty_state(tr("ui.team.no_notes"))]),
+    ]
 
 
 def handover_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
@@ -57,54 +83,15 @@ def handover_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
             body.controls = [leads_only()]
             return
         error.value, error.visible = vm.error or "", bool(vm.error)
-        items: list[ft.Control] = []
-        if vm.shift is None:
-            items.append(card([ft.Text(tr("ui.team.no_shift"))], identifier="handover-no-shift"))
-        else:
-            items.append(
-                card(
-                    [ft.Text(vm.shift_label, weight=ft.FontWeight.W_600)],
-                    identifier="handover-shift",
-                )
-            )
-        if vm.can_start_shift:
-            items.append(
-                ft.Row(
-                    [
-                        touch_button(
-                            tr("ui.team.start_shift"),
-                            start_shift,
-                            icon=ft.Icons.PLAY_ARROW,
-                            primary=vm.shift is None,
-                            expand=True,
-                        )
-                    ]
-                )
-            )
+        items = _shift(vm, start_shift)
         if vm.shift is not None:
             add_button.disabled = vm.busy
-            items += [draft, error, ft.Row([add_button])]
-            items.append(heading(tr("ui.team.notes", n=len(vm.notes))))
-            items += [
-                card(
-                    [muted(f"{n.author} · {n.at}", size=12), ft.Text(n.text, selectable=True)],
-                    identifier=f"note-{n.id}",
-                )
-                for n in vm.notes
-            ] or [empty_state(tr("ui.team.no_notes"))]
+            items += [draft, error, ft.Row([add_button]), *_notes(vm)]
         elif vm.error:
             items.append(error)
         body.controls = items
 
-    def changed() -> None:
-        render()
-        redraw(ctx)
-
-    render()
-    unsubscribe = vm.subscribe(changed)
-    return scaffold(
-        ctx, "/team/handover", tr("ui.team.handover"), body, cleanups=[unsubscribe, vm.close]
-    )
+    return vm_screen(ctx, vm, render, "/team/handover", tr("ui.team.handover"), body)
 
 
 def _stat(value: int, text: str, colour: str, identifier: str) -> ft.Control:
@@ -122,7 +109,7 @@ def _stat(value: int, text: str, colour: str, identifier: str) -> ft.Control:
             ),
         ),
         padding=8,
-        border=ft.Border.all(1, "#E0E0E0"),
+        border=ft.Border.all(1, EDGE),
         border_radius=10,
         bgcolor=ft.Colors.WHITE,
         alignment=ft.Alignment.CENTER,
@@ -152,84 +139,56 @@ def _request_card(row: RequestRow, vm: ShiftSummaryViewModel) -> ft.Control:
     )
 
 
+def _unsynced(n: int) -> ft.Control:
+    """Whether all of this phone's changes have reached the server."""
+    text = tr("ui.team.unsynced", n=n) if n else tr("ui.team.all_synced")
+    icon = ft.Icon(
+        ft.Icons.CLOUD_UPLOAD if n else ft.Icons.CLOUD_DONE, color=theme.WARN if n else theme.OK
+    )
+    row = ft.Row([icon, ft.Text(text, weight=ft.FontWeight.W_600, expand=True)])
+    return card([row], identifier="summary-unsynced")
+
+
+def _summary(vm: ShiftSummaryViewModel) -> list[ft.Control]:
+    p = vm.progress
+    overdue_colour = theme.DANGER if p.overdue else theme.MUTED
+    stats = [
+        _stat(p.done, tr("ui.team.done"), theme.OK, "summary-done"),
+        _stat(p.todo, tr("ui.team.todo"), theme.INFO, "summary-todo"),
+        _stat(p.revisit, tr("ui.team.revisit"), theme.WARN, "summary-revisit"),
+        _stat(p.overdue, tr("ui.team.overdue"), overdue_colour, "summary-overdue"),
+    ]
+    urgent = [_request_card(r, vm) for r in vm.urgent] or [empty_state(tr("ui.team.no_urgent"))]
+    return [
+        heading(tr("ui.team.assignments", n=p.total)),
+        ft.ResponsiveRow(stats, spacing=8, run_spacing=8),
+        _unsynced(vm.unsynced),
+        heading(tr("ui.team.urgent_open", n=len(vm.urgent))),
+        *urgent,
+    ]
+
+
 def summary_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
     vm = ShiftSummaryViewModel(ctx.device, ctx.sync, ctx.nav)
     body = scrolling([])
-    progress = ft.ProgressBar(visible=False)
-    note = ft.Text()
-    note_box = ft.Semantics(identifier="summary-note", content=note, visible=False)
-
-    def sync_now(_: Any) -> None:
-        ctx.run_background(vm.sync_now)
-
-    button = ft.FilledButton(
-        content=ft.Text(tr("ui.team.sync_now"), size=18, weight=ft.FontWeight.W_600),
-        icon=ft.Icons.SYNC,
-        on_click=sync_now,
-        height=64,
-        expand=True,
+    sync_now = SyncNow(
+        tr("ui.team.sync_now"),
+        lambda: ctx.run_background(vm.sync_now),
+        note_id="summary-note",
+        progress_first=True,
+        spacing=6,
     )
-    footer = ft.Container(
-        ft.Column([progress, ft.Row([button]), note_box], spacing=6, tight=True),
-        padding=ft.Padding.symmetric(vertical=8),
-    )
+    footer = ft.Container(sync_now.view, padding=ft.Padding.symmetric(vertical=8))
 
     def render() -> None:
         if not vm.allowed:
             body.controls = [leads_only()]
             footer.visible = False
             return
-        p = vm.progress
-        unsynced = vm.unsynced
-        sync_text = tr("ui.team.unsynced", n=unsynced) if unsynced else tr("ui.team.all_synced")
-        body.controls = [
-            heading(tr("ui.team.assignments", n=p.total)),
-            ft.ResponsiveRow(
-                [
-                    _stat(p.done, tr("ui.team.done"), theme.OK, "summary-done"),
-                    _stat(p.todo, tr("ui.team.todo"), theme.INFO, "summary-todo"),
-                    _stat(p.revisit, tr("ui.team.revisit"), theme.WARN, "summary-revisit"),
-                    _stat(
-                        p.overdue,
-                        tr("ui.team.overdue"),
-                        theme.DANGER if p.overdue else theme.MUTED,
-                        "summary-overdue",
-                    ),
-                ],
-                spacing=8,
-                run_spacing=8,
-            ),
-            card(
-                [
-                    ft.Row(
-                        [
-                            ft.Icon(
-                                ft.Icons.CLOUD_UPLOAD if unsynced else ft.Icons.CLOUD_DONE,
-                                color=theme.WARN if unsynced else theme.OK,
-                            ),
-                            ft.Text(sync_text, weight=ft.FontWeight.W_600, expand=True),
-                        ]
-                    )
-                ],
-                identifier="summary-unsynced",
-            ),
-            heading(tr("ui.team.urgent_open", n=len(vm.urgent))),
-            *([_request_card(r, vm) for r in vm.urgent] or [empty_state(tr("ui.team.no_urgent"))]),
-        ]
-        progress.visible = vm.syncing
-        progress.value = vm.sync_progress
-        button.disabled = vm.syncing
-        text = vm.error or vm.message
-        note.value, note_box.visible = text or "", bool(text)
-        note.color = theme.DANGER if vm.error else theme.OK
+        body.controls = _summary(vm)
+        sync_now.render(
+            syncing=vm.syncing, progress=vm.sync_progress, error=vm.error, message=vm.message
+        )
 
-    def changed() -> None:
-        render()
-        redraw(ctx)
-
-    render()
-    unsubscribe = vm.subscribe(changed)
     content = ft.Column([body, footer], expand=True, spacing=0)
-    return scaffold(
-        ctx, "/team/summary", tr("ui.team.summary"), content, cleanups=[unsubscribe, vm.close]
-    )
+    return vm_screen(ctx, vm, render, "/team/summary", tr("ui.team.summary"), content)

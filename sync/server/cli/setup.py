@@ -1,0 +1,88 @@
+"""``init``, ``serve`` and ``demo``: set a server up, run it, seed the demo district."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Any
+
+import click
+
+from sync.i18n import t
+from sync.server import config, demo, localtime
+from sync.server.cli.base import global_options, runtime, say, settings, state
+from sync.server.db import Database
+from sync.server.limits import MIB, Limits
+from sync.server.runtime import Runtime
+
+
+def register(group: click.Group, lang: str) -> None:
+    def h(key: str) -> str:
+        return t(f"server.cli.help.{key}", lang)
+
+    @group.command("init", help=h("init"), short_help=h("init"))
+    @click.option("--public-url", help=h("public_url"))
+    @click.option("--timezone", help=h("timezone"))
+    @global_options(lang)
+    @click.pass_context
+    def init(ctx: click.Context, public_url: str | None, timezone: str | None) -> None:
+        chosen = settings(ctx, public_url, timezone)
+        localtime.zone(chosen.timezone)  # refuse a zone the system does not know
+        explicit = bool(state(ctx).database or os.environ.get(config.ENV_DATABASE))
+        config.init_data_dir(chosen, save_database=explicit)
+        database = ctx.with_resource(Database(chosen.database_url))
+        database.create_schema()
+        say(ctx, "initialised", data_dir=str(chosen.data_dir), database=database.safe_url())
+
+    @group.command("serve", help=h("serve"), short_help=h("serve"))
+    @click.option("--host", default="127.0.0.1", help=h("host"))
+    @click.option("--port", type=int, default=8700, help=h("port"))
+    @click.option("--workers", type=int, default=1, help=h("workers"))
+    @click.option("--max-connections", type=int, default=None, help=h("max_connections"))
+    @click.option(
+        "--body-budget-mib",
+        type=int,
+        default=None,
+        help=h("body_budget"),
+    )
+    @click.option("--header-timeout", type=float, default=None, help=h("header_timeout"))
+    @click.option("--keep-alive", type=int, default=None, help=h("keep_alive"))
+    @global_options(lang)
+    @click.pass_context
+    def serve(
+        ctx: click.Context,
+        host: str,
+        port: int,
+        workers: int,
+        max_connections: int | None,
+        body_budget_mib: int | None,
+        header_timeout: float | None,
+        keep_alive: int | None,
+    ) -> None:
+        from sync.server import serving
+
+        chosen = settings(ctx)
+        with Runtime.open(chosen):  # fail early, with a clear message, if not initialised
+            pass
+        os.environ[config.ENV_DATA_DIR] = str(chosen.data_dir)
+        os.environ[config.ENV_DATABASE] = chosen.database_url
+        given: dict[str, Any] = {
+            "max_connections": max_connections,
+            "body_budget_bytes": None if body_budget_mib is None else body_budget_mib * MIB,
+            "header_timeout_s": header_timeout,
+            "keep_alive_s": keep_alive,
+        }
+        # options override LINLI_LIMIT_* variables, which override the defaults
+        limits = replace(Limits.from_env(), **{k: v for k, v in given.items() if v is not None})
+        say(ctx, "serving", host=host, port=port, workers=workers)
+        serving.run_server(host, port, workers, limits)
+
+    @group.command("demo", help=h("demo"), short_help=h("demo"))
+    @global_options(lang)
+    @click.pass_context
+    def seed_demo(ctx: click.Context) -> None:
+        summary = demo.seed(runtime(ctx))
+        counts = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.counts.items()))
+        say(ctx, "demo_seeded", counts=counts, community=summary.community_id)
+        for member_id, name, role, team in summary.members:
+            say(ctx, "demo_member", member=member_id, name=name, role=role, team=team or "-")

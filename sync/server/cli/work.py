@@ -1,0 +1,126 @@
+"""``import-households``, ``team create``, ``assign`` and ``notice``: the district's data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sync.domain.enums import ASSIGNMENT_TYPES, NOTICE_KINDS, PRIORITIES, TARGET_KINDS, TEAM_KINDS
+from sync.domain.times import now_iso
+from sync.i18n import t
+from sync.server import admin, households_csv, localtime
+from sync.server.cli.base import Group, global_options, runtime, say, zone
+from sync.server.names import Directory
+
+
+def register(group: click.Group, lang: str) -> None:
+    def h(key: str) -> str:
+        return t(f"server.cli.help.{key}", lang)
+
+    @group.command(
+        "import-households", help=f"{h('import_long')}\n\nCSV: {h('csv')}", short_help=h("import")
+    )
+    @click.argument("csv", type=click.Path(path_type=Path), metavar="CSV")
+    @click.option("--community", required=True, help=h("community"))
+    @global_options(lang)
+    @click.pass_context
+    def import_households(ctx: click.Context, csv: Path, community: str) -> None:
+        rt = runtime(ctx)
+        community_id = Directory(rt).place(community)
+        result = households_csv.import_households(rt, csv, community_id)
+        say(
+            ctx,
+            "imported",
+            households=result.households,
+            residents=result.residents,
+            places=result.places,
+            skipped=result.skipped_residents,
+        )
+
+    @group.group("team", cls=Group, help=h("team_group"), short_help=h("team_group"))
+    def team() -> None:
+        pass
+
+    @team.command("create", help=h("team_create"), short_help=h("team_create"))
+    @click.option("--name", required=True, help=h("team_name"))
+    @click.option("--kind", required=True, type=click.Choice(TEAM_KINDS), help=h("team_kind"))
+    @click.option("--community", required=True, help=h("community"))
+    @click.option("--area", multiple=True, help=h("area"))
+    @global_options(lang)
+    @click.pass_context
+    def team_create(
+        ctx: click.Context, name: str, kind: str, community: str, area: tuple[str, ...]
+    ) -> None:
+        rt = runtime(ctx)
+        names = Directory(rt)
+        team_id = admin.create_team(
+            rt,
+            name=name,
+            kind=kind,
+            community_id=names.place(community),
+            area=[names.place(place) for place in area],
+        )
+        say(ctx, "team_created", team=team_id)
+
+    @group.command("assign", help=h("assign"), short_help=h("assign"))
+    @click.option(
+        "--type", "type_", required=True, type=click.Choice(ASSIGNMENT_TYPES), help=h("assign_type")
+    )
+    @click.option(
+        "--target-kind", default="household", type=click.Choice(TARGET_KINDS), help=h("target_kind")
+    )
+    @click.option("--target", required=True, help=h("target"))
+    @click.option("--team", required=True, help=h("team"))
+    @click.option("--assignee", help=h("assignee"))
+    @click.option("--priority", default="normal", type=click.Choice(PRIORITIES), help=h("priority"))
+    @click.option("--due", help=h("due"))
+    @click.option("--title", help=h("title"))
+    @click.option("--instructions", help=h("instructions"))
+    @global_options(lang)
+    @click.pass_context
+    def assign(
+        ctx: click.Context,
+        type_: str,
+        target_kind: str,
+        target: str,
+        team: str,
+        assignee: str | None,
+        priority: str,
+        due: str | None,
+        title: str | None,
+        instructions: str | None,
+    ) -> None:
+        rt = runtime(ctx)
+        names = Directory(rt)
+        values = {
+            "type": type_,
+            "target_kind": target_kind,
+            "target_id": names.target(target_kind, target),
+            "team_id": names.team(team),
+            "assignee_id": names.member(assignee) if assignee else None,
+            "priority": priority,
+            "due": localtime.parse(due, zone(ctx)) if due else None,
+            "title": title,
+            "instructions": instructions,
+        }
+        say(ctx, "assigned", assignment=admin.assign(rt, values))
+
+    @group.command("notice", help=h("notice"), short_help=h("notice"))
+    @click.option("--kind", default="daily", type=click.Choice(NOTICE_KINDS), help=h("notice_kind"))
+    @click.option("--title", required=True, help=h("title"))
+    @click.option("--body", required=True, help=h("body"))
+    @click.option("--community", required=True, help=h("community"))
+    @global_options(lang)
+    @click.pass_context
+    def notice(ctx: click.Context, kind: str, title: str, body: str, community: str) -> None:
+        rt = runtime(ctx)
+        notice_id = admin.publish_notice(
+            rt,
+            kind=kind,
+            title=title,
+            body=body,
+            community_id=Directory(rt).place(community),
+            published_at=now_iso(),
+        )
+        say(ctx, "noticed", notice=notice_id)

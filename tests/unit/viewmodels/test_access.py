@@ -1,0 +1,51 @@
+"""Setup refuses PINs under six digits; unlocking with an older, shorter PIN still works and
+raises the flag that asks for a new PIN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.services.device import Device
+from app.store import LocalStore
+from app.viewmodels.access import SetupViewModel, UnlockViewModel
+from app.viewmodels.settings import SettingsViewModel
+from tests.unit.viewmodels.phone import PIN, RecordingNavigator, identity, open_phone
+
+OLD_PIN = "2468"
+
+
+def with_old_short_pin(path: Path) -> None:
+    """Re-wrap the store's key under a 4-digit PIN, as a store made before the 6-digit rule."""
+    store = LocalStore.open(path, PIN)
+    assert store._data_key is not None
+    store._keyfile._wrap(store._data_key, OLD_PIN)
+    store.close()
+
+
+def test_unlock_with_an_old_short_pin_asks_for_a_new_one(tmp_path: Path) -> None:
+    path = tmp_path / "phone"
+    open_phone(path, identity()).lock()
+    with_old_short_pin(path)
+    device, nav = Device(path), RecordingNavigator()
+    vm = UnlockViewModel(device, nav)
+    vm.pin = OLD_PIN
+    assert vm.submit()
+    assert vm.new_pin_needed and nav.routes == ["/settings"]
+    settings = SettingsViewModel(device, nav)
+    assert settings.pin_renewal_due
+    device.require_store().change_pin(OLD_PIN, PIN)
+    assert not settings.pin_renewal_due
+    device.lock()
+    again = UnlockViewModel(device, RecordingNavigator())
+    again.pin = PIN
+    assert again.submit() and not again.new_pin_needed and again.nav.routes == ["/home"]
+    device.lock()
+
+
+def test_setup_refuses_a_pin_under_six_digits_before_enrolling(tmp_path: Path) -> None:
+    device = Device(tmp_path / "phone")
+    vm = SetupViewModel(device, RecordingNavigator(), server_url="http://127.0.0.1:8800")
+    vm.form.code, vm.form.pin, vm.form.pin_again = "ABCD-1234", "13579", "13579"
+    assert not vm.submit()
+    assert vm.error is not None and "6" in vm.error
+    assert not LocalStore.exists(tmp_path / "phone")
