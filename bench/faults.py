@@ -24,8 +24,7 @@ from bench.audit import audit
 from bench.harness import LiveServer
 from bench.netem import FaultProxy, random_faults
 from bench.phones import Fleet, crew
-from bench.workload import Shift
-from sync.errors import SyncError
+from bench.workload import shifts_and_syncs
 
 STALL_S = 0.5
 
@@ -64,15 +63,7 @@ def run(syncs: int, rate: float, db: str, seed: int) -> dict[str, Any]:
             fleet.sync_until_quiet()
             policy.on = True
             rng = random.Random(seed)
-            shifts = [Shift(p, random.Random(rng.random()), urgent_rate=0.1) for p in phones]
-            failed = 0
-            for _ in range(syncs):
-                i = rng.randrange(len(phones))
-                shifts[i].run(rng.randint(0, 4))
-                try:
-                    phones[i].sync()
-                except SyncError:
-                    failed += 1
+            failed = shifts_and_syncs(phones, syncs, rng, most=4)
             policy.on = False
             quiet_rounds = fleet.sync_until_quiet()
             result = audit(server, phones, fleet.created())

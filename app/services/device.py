@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,7 +19,7 @@ from typing import Any
 from app.services.observable import Observable
 from app.store import LocalStore
 from app.store.keyfile import check_new_pin
-from sync.client import Identity, SyncEngine, SyncSummary, Transport
+from sync.client import Identity, SyncEngine, SyncSummary, Transport, enroll
 from sync.client.engine import ProgressFn
 from sync.domain import changes, is_lead
 from sync.errors import StoreLocked, ValidationError
@@ -34,12 +33,6 @@ META_HLC = "hlc"
 META_LANGUAGE = "language"
 
 TransportFactory = Callable[[str], Transport]
-
-#: Benchmark-only debug channel (``python -m bench app``): when this environment variable names a
-#: file, :meth:`Device.record` appends ``"<op id> <time.monotonic_ns()>"`` for each op right after
-#: its commit, so the benchmark can time a tap to the change being durable. Unset in normal use.
-BENCH_COMMIT_LOG_ENV = "LINLI_BENCH_COMMIT_LOG"
-_bench_commit_log = os.environ.get(BENCH_COMMIT_LOG_ENV) or None
 
 
 def _http(url: str) -> Transport:
@@ -122,8 +115,7 @@ class Device(Observable):
                 raise ValidationError("device.already_enrolled")
             transport = self.transport_factory(server_url)
             check_new_pin(pin)  # refuse a bad PIN before spending the one-time code
-            probe = SyncEngine(_NoOutbox(), transport)
-            identity = probe.enroll(transport, code.strip(), label)
+            identity = enroll(transport, code.strip(), label)
             identity = dataclasses.replace(identity, server_url=server_url)
             store = LocalStore.create(self.data_dir, pin)
             store.set_meta(META_IDENTITY, identity.to_dict())
@@ -223,10 +215,7 @@ class Device(Observable):
     def record(self, *ops: Op) -> list[dict[str, Any]]:
         """Keep changes durably (data + outbox in one atomic write); returns the new records."""
         self.touch()
-        records = self.require_store().record_changes(list(ops))
-        if _bench_commit_log is not None:
-            _log_commit(_bench_commit_log, ops)
-        return records
+        return self.require_store().record_changes(list(ops))
 
     def change(
         self,
@@ -250,13 +239,6 @@ class Device(Observable):
             self.clock.observe(_hlc_from_ms(summary.server_time))
             store.set_meta(META_HLC, self.clock.last)
         return summary
-
-
-def _log_commit(path: str, ops: Sequence[Op]) -> None:
-    """The benchmark's commit timestamps (see :data:`BENCH_COMMIT_LOG_ENV`); op ids only."""
-    now = time.monotonic_ns()
-    with open(path, "a", encoding="ascii") as out:
-        out.write("".join(f"{op.op_id} {now}\n" for op in ops))
 
 
 def _hlc_from_ms(ms: int) -> str:
@@ -298,31 +280,3 @@ class _ClockedOutbox:
 
     def set_meta(self, key: str, value: Any) -> None:
         self.store.set_meta(key, value)
-
-
-class _NoOutbox:
-    """The outbox of a device that has no store yet (enrollment only)."""
-
-    def pending_ops(self, limit: int | None = None) -> list[Op]:
-        return []
-
-    def pending_count(self) -> int:
-        return 0
-
-    def acknowledge(self, op_ids: Any) -> int:
-        return 0
-
-    def apply_remote(self, ops: Any, cursor: str | None) -> int:
-        return 0
-
-    def cursor(self) -> str | None:
-        return None
-
-    def add_receipt(self, receipt: Any) -> None:
-        return None
-
-    def get_meta(self, key: str, default: Any = None) -> Any:
-        return default
-
-    def set_meta(self, key: str, value: Any) -> None:
-        return None

@@ -1,15 +1,20 @@
 """Background sync: notices when the server is reachable again and syncs by itself.
 
-One daemon thread. While the device is unlocked it probes the server (``GET /healthz``) with
-capped exponential backoff while offline — 2 s, 4 s … 60 s, with jitter, never a busy loop — and
-syncs when the server answers and there are pending changes (or the last sync is stale). A local
-change or "Sync now" wakes it at once. A verified revocation wipes the device.
+One daemon thread. While the device is unlocked it probes the server (``GET /healthz``) and
+syncs when the server answers and there are pending changes (or the last sync is stale). While
+the server is out of reach, or a sync fails, it waits with the same capped exponential backoff
+and full jitter as the transport's retries (:func:`sync.client.full_jitter`: windows of 2 s,
+4 s … 60 s, never less than 2 s — never a busy loop). A local change, unlocking or :meth:`wake`
+(e.g. the network coming back) wakes it at once. A verified revocation wipes the device.
+
+Races it is built against: a change made while a sync runs wakes the loop, which then waits for
+that sync to end rather than skipping its own; a lock landing mid-round (the store closing under
+it) ends the round, not the thread.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +24,7 @@ from typing import Any
 
 from app.services.device import Device
 from app.services.observable import Observable
-from sync.client import DeviceRevoked, SyncProgress, SyncSummary
+from sync.client import DeviceRevoked, SyncProgress, SyncSummary, full_jitter
 from sync.errors import LinliError, StoreLocked, SyncError
 
 log = logging.getLogger(__name__)
@@ -71,6 +76,7 @@ class SyncService(Observable):
         self._run_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._delay = probe_min_s
+        self._failures = 0  # probes or syncs failed in a row: the backoff's attempt number
         device.subscribe(self._device_changed)
 
     # ------------------------------------------------------------------ control
@@ -87,11 +93,13 @@ class SyncService(Observable):
             self._thread.join(timeout=5)
 
     def wake(self) -> None:
+        """Probe (and sync if due) at once, backoff restarted: e.g. the network came back."""
+        self._failures = 0
         self._wake.set()
 
     def _device_changed(self) -> None:
+        self._wake.set()  # first: a refresh failing (the store just closed) must not lose it
         self._refresh_pending()
-        self._wake.set()
 
     def _set(self, **changes: object) -> None:
         self.status = replace(self.status, **changes)  # type: ignore[arg-type]
@@ -111,11 +119,19 @@ class SyncService(Observable):
         return self._sync(manual=True)
 
     def _sync(self, *, manual: bool) -> SyncSummary | None:
-        if not self._run_lock.acquire(blocking=False):
+        """A manual sync gives way to one already running (``None``); the background one waits
+        for it and then syncs only if something is still due (a change made meanwhile)."""
+        if not self._run_lock.acquire(blocking=not manual):
             return None
         try:
-            if self.device.engine is None:
+            if self.device.engine is None or not (manual or self._due()):
                 return None
+            return self._run(manual=manual)
+        finally:
+            self._run_lock.release()
+
+    def _run(self, *, manual: bool) -> SyncSummary | None:
+        try:
             self._set(syncing=True, progress=0.0, last_error=None)
             summary = self.device.sync(self._progress)
         except DeviceRevoked as exc:
@@ -126,24 +142,29 @@ class SyncService(Observable):
             if manual:
                 raise
             return None
-        else:
-            now = self._wall_ms()
-            store = self.device.store
-            if store is not None:
-                store.set_meta("last_sync_ms", now)
-            engine = self.device.engine
-            self._set(
-                syncing=False,
-                progress=None,
-                online=True,
-                last_sync_ms=now,
-                last_summary=summary,
-                pending=store.pending_count() if store is not None else 0,
-                rejections=tuple(engine.rejections()) if engine is not None else (),
-            )
-            return summary
-        finally:
-            self._run_lock.release()
+        now = self._wall_ms()
+        store = self.device.store
+        if store is not None:
+            store.set_meta("last_sync_ms", now)
+        engine = self.device.engine
+        self._set(
+            syncing=False,
+            progress=None,
+            online=True,
+            last_sync_ms=now,
+            last_summary=summary,
+            pending=store.pending_count() if store is not None else 0,
+            rejections=tuple(engine.rejections()) if engine is not None else (),
+        )
+        return summary
+
+    def _due(self) -> bool:
+        """Pending changes, or no sync for ``stale_s``."""
+        self._refresh_pending()
+        last = self.status.last_sync_ms
+        return (
+            self.status.pending > 0 or last is None or self._wall_ms() - last > self.stale_s * 1000
+        )
 
     def _progress(self, step: SyncProgress) -> None:
         self._set(progress=step.fraction)
@@ -161,31 +182,34 @@ class SyncService(Observable):
             self._wake.clear()
             if self._stop.is_set():
                 return
-            engine = self.device.engine
-            if engine is None or engine.transport is None:
-                self._delay = self.probe_max_s
-                continue
             try:
-                reachable = bool(getattr(engine.transport, "reachable", lambda: True)())
-            except Exception:  # a probe must never kill the loop
-                reachable = False
-            if not reachable:
-                if self.status.online is not False:
-                    self._set(online=False)
-                self._delay = min(self.probe_max_s, max(self.probe_min_s, self._delay * 2))
-                self._delay *= 0.75 + random.random() / 2
-                continue
-            self._delay = self.probe_min_s
-            if self.status.online is not True:
-                self._set(online=True)
-            self._refresh_pending()
-            stale = (
-                self.status.last_sync_ms is None
-                or self._wall_ms() - self.status.last_sync_ms > self.stale_s * 1000
-            )
-            if self.status.pending > 0 or stale:
-                try:
-                    self._sync(manual=False)
-                except Exception:  # keep the loop alive; the status carries the error
-                    log.exception("background sync failed")
-            self._delay = self.probe_max_s if self.status.online else self.probe_min_s
+                self._delay = self._round()
+            except Exception:  # e.g. the store closed mid-round: end the round, not the thread
+                log.exception("background sync round failed")
+                self._delay = self._backoff()
+
+    def _round(self) -> float:
+        """Probe, sync if due; the seconds to wait before the next round."""
+        engine = self.device.engine
+        if engine is None or engine.transport is None:
+            return self.probe_max_s  # locked: unlocking wakes the loop
+        try:
+            reachable = bool(getattr(engine.transport, "reachable", lambda: True)())
+        except Exception:  # a probe must never kill the loop
+            reachable = False
+        if not reachable:
+            if self.status.online is not False:
+                self._set(online=False)
+            return self._backoff()
+        if self.status.online is not True:
+            self._set(online=True)
+        self._sync(manual=False)  # the status carries any error
+        if self.status.online is False:  # the sync failed
+            return self._backoff()
+        self._failures = 0
+        return self.probe_max_s
+
+    def _backoff(self) -> float:
+        delay = full_jitter(self._failures, base=self.probe_min_s, cap=self.probe_max_s)
+        self._failures += 1
+        return max(self.probe_min_s, delay)

@@ -14,7 +14,7 @@ Guarantees (see ``docs/protocol.md``, "The client"):
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -136,35 +136,17 @@ class SyncEngine:
         ``target`` is the server URL or a transport. The server's answer must carry a MAC made
         with the code (``enroll.bad_mac`` otherwise); its keys are pinned from then on.
         """
+        from sync.client.enrollment import enroll
+
         if isinstance(target, str):
             from sync.client.transport import HttpTransport
 
             transport: Transport = HttpTransport(target)
         else:
             transport = target
-        keys = protocol.DeviceKeys.generate()
-        secret = protocol.enroll_secret(code)
-        body = protocol.canonical_json(protocol.enroll_request(secret, keys, label))
-        answer = transport.post(protocol.ENROLL_PATH, body, protocol.JSON_CONTENT_TYPE)
-        if answer.status != 200:
-            raise _unverified_problem(answer)
-        try:
-            raw = json.loads(answer.body)
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise SyncError("sync.malformed", reason="enroll answer") from exc
-        resp = protocol.parse_enroll_response(secret, raw)
-        identity = Identity(
-            device_id=resp.device_id,
-            member_id=resp.member_id,
-            name=resp.name,
-            role=resp.role,
-            team_id=resp.team_id,
-            keys=keys,
-            server_signing_public=resp.server_signing_public,
-            server_sealing_public=resp.server_sealing_public,
-            server_url=target if isinstance(target, str) else None,
-            enrolled_at=resp.server_time,
-        )
+        identity = enroll(transport, code, label)
+        if isinstance(target, str):
+            identity = dataclasses.replace(identity, server_url=target)
         self.identity, self.transport = identity, transport
         return identity
 

@@ -95,64 +95,48 @@ class Ledger:
         (``validate=False`` says each op was already checked with ``validate_op``). ``world``:
         this transaction's world if the caller already made one (nothing put into it yet)."""
         prejudged = prejudged or {}
-        existing = self._existing(conn, [op.op_id for op in ops if op.op_id not in prejudged])
         world = world or self.world(conn)
+        todo = self._new_ops(conn, ops, prejudged)
+        world.load_records({(op.kind, op.entity_id) for op in todo})
+        world.load_refs(_referenced(world, todo))
+        batch = _Batch()
+        for op in todo:
+            try:
+                _authorize(actor, op, world, validate)
+                merged = _merge(op, world)
+            except LinliError as exc:
+                batch.refused[op.op_id] = rejection(op.op_id, exc)
+                continue
+            batch.accept(op, merged, world)
+        fed = self._feed(conn, world, batch, batch_id)
+        return batch.outcome(ops, prejudged, fed)
+
+    # -- steps ---------------------------------------------------------------------------
+    def _new_ops(
+        self, conn: Connection, ops: Sequence[Op], prejudged: Mapping[str, Rejection]
+    ) -> list[Op]:
+        """The ops to apply: not prejudged, not stored already, each id once."""
+        seen = self._existing(conn, [op.op_id for op in ops if op.op_id not in prejudged])
         todo: list[Op] = []
-        seen = set(existing)
         for op in ops:
             if op.op_id not in seen and op.op_id not in prejudged:
                 seen.add(op.op_id)
                 todo.append(op)
-        world.load_records({(op.kind, op.entity_id) for op in todo})
-        world.load_refs(_referenced(world, todo))
+        return todo
 
-        refused: dict[str, Rejection] = {}
-        accepted: list[tuple[Op, set[str]]] = []
-        known: dict[Key, tuple[dict[str, Any], set[str]]] = {}  # refs -> keys, per entity
-        for op in todo:
-            try:
-                if validate:
-                    validate_op(op)
-                authorize(actor, op, world)
-                current = world.record(op.kind, op.entity_id)
-                if (op.kind, op.entity_id) in world.changed():
-                    # already this transaction's own copy: merge in place, don't copy again
-                    merged = merge_into(current, op)
-                else:
-                    merged = apply_op(current, op)
-            except LinliError as exc:
-                refused[op.op_id] = rejection(op.op_id, exc)
-                continue
-            key = (op.kind, op.entity_id)
-            refs = refs_of(op.kind, merged)
-            world.put(op.kind, op.entity_id, merged, refs)
-            if key not in known or known[key][0] != refs:
-                known[key] = (refs, entity_keys(world, op.kind, op.entity_id, refs))
-            accepted.append((op, known[key][1]))
-
-        if any(op.kind in RESHAPING for op, _ in accepted):
-            final = {k: entity_keys(world, *k, refs) for k, (refs, _) in known.items()}
+    def _feed(self, conn: Connection, world: TxWorld, batch: _Batch, batch_id: str | None) -> int:
+        """Append the accepted ops (and the ops fed again) to the feed under their final scope
+        keys and write everything; how many feed entries were written."""
+        if any(op.kind in RESHAPING for op, _ in batch.accepted):
+            final = {k: entity_keys(world, *k, refs) for k, (refs, _) in batch.known.items()}
         else:  # no place or household changed: each entity's last keys are its final keys
-            final = {k: keys for k, (_, keys) in known.items()}
-        entries = [(op, keys | final[(op.kind, op.entity_id)]) for op, keys in accepted]
-        refeeds = self._refeeds(conn, world, final)
-        fed = self._write(conn, world, entries, refeeds, batch_id)
+            final = {k: keys for k, (_, keys) in batch.known.items()}
+        entries = [(op, keys | final[(op.kind, op.entity_id)]) for op, keys in batch.accepted]
+        fed = self._write(conn, world, entries, self._refeeds(conn, world, final), batch_id)
         for op, _ in entries:
             self.ops.put(op)
+        return fed
 
-        outcome = Outcome(applied=len(accepted), fed=fed)
-        acked: set[str] = set()
-        for op in ops:
-            bad = prejudged.get(op.op_id) or refused.get(op.op_id)
-            if bad is not None:
-                if all(r.op_id != op.op_id for r in outcome.rejected):
-                    outcome.rejected.append(bad)
-            elif op.op_id not in acked:
-                acked.add(op.op_id)
-                outcome.acks.append(op.op_id)
-        return outcome
-
-    # -- steps ---------------------------------------------------------------------------
     def _existing(self, conn: Connection, op_ids: list[str]) -> set[str]:
         found: set[str] = set()
         for part in chunks(sorted(set(op_ids))):
@@ -270,6 +254,56 @@ class Ledger:
                 }
             )
         db.upsert_records(conn, rows)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """One commit's ops as they are judged: the refused ones, the accepted ones with the scope
+    keys of their entity right after them, and each changed entity's refs and keys."""
+
+    refused: dict[str, Rejection] = field(default_factory=dict)
+    accepted: list[tuple[Op, set[str]]] = field(default_factory=list)
+    known: dict[Key, tuple[dict[str, Any], set[str]]] = field(default_factory=dict)
+
+    def accept(self, op: Op, merged: dict[str, Any], world: TxWorld) -> None:
+        key = (op.kind, op.entity_id)
+        refs = refs_of(op.kind, merged)
+        world.put(op.kind, op.entity_id, merged, refs)
+        if key not in self.known or self.known[key][0] != refs:
+            self.known[key] = (refs, entity_keys(world, op.kind, op.entity_id, refs))
+        self.accepted.append((op, self.known[key][1]))
+
+    def outcome(self, ops: Sequence[Op], prejudged: Mapping[str, Rejection], fed: int) -> Outcome:
+        """Acks and rejections in request order, each op id once."""
+        outcome = Outcome(applied=len(self.accepted), fed=fed)
+        answered: set[str] = set()
+        for op in ops:
+            if op.op_id in answered:
+                continue
+            answered.add(op.op_id)
+            bad = prejudged.get(op.op_id) or self.refused.get(op.op_id)
+            if bad is not None:
+                outcome.rejected.append(bad)
+            else:
+                outcome.acks.append(op.op_id)
+        return outcome
+
+
+def _authorize(actor: Actor, op: Op, world: TxWorld, validate: bool) -> None:
+    """May ``actor`` make ``op`` to the records as they stand (the batch's earlier ops
+    included)? Raises the op's rejection if not."""
+    if validate:
+        validate_op(op)
+    authorize(actor, op, world)
+
+
+def _merge(op: Op, world: TxWorld) -> dict[str, Any]:
+    """``op`` merged into its record as it stands."""
+    current = world.record(op.kind, op.entity_id)
+    if (op.kind, op.entity_id) in world.changed():
+        # already this transaction's own copy: merge in place, don't copy again
+        return merge_into(current, op)
+    return apply_op(current, op)
 
 
 def _referenced(world: World, ops: Sequence[Op]) -> set[Key]:

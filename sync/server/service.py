@@ -13,19 +13,20 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from dataclasses import replace
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import update
 
 from sync import hlc, protocol
 from sync.domain import validate_op
 from sync.errors import LinliError, OpRejected, SyncError, ValidationError
 from sync.ops import Op
-from sync.protocol import Receipt, Rejection, SyncRequest, SyncResponse
-from sync.server import db, devices, logs
+from sync.protocol import Rejection, SyncRequest, SyncResponse
+from sync.server import batches, db, devices, logs
+from sync.server.batches import BatchAnswer
 from sync.server.ledger import rejection
 from sync.server.problems import Refusal
-from sync.server.pull import pull
+from sync.server.pull import Page, pull
 from sync.server.runtime import Runtime
 
 CLOCK_AHEAD_MS = 10 * 60 * 1000
@@ -66,42 +67,17 @@ class SyncService:
 
     def _handle(self, body: bytes) -> bytes:
         started = time.perf_counter()
-        device_id: str | None = None
-        batch_id: str | None = None
+        header: protocol.RequestHeader | None = None
         try:
-            header = protocol.peek_header(body)
-            if not (
-                db.storable_id(header.device)
-                and db.storable_id(header.batch)
-                and db.storable_int(header.counter)
-            ):
-                raise SyncError("sync.malformed", reason="header")
-            device_id, batch_id = header.device, header.batch
-            with self.rt.db.read() as conn:
-                device = devices.load(conn, header.device)
-            if device is None or device.system:
-                raise SyncError("sync.unknown_device")
-            if device.revoked_at is not None:
-                raise SyncError("sync.revoked")
+            header = _checked_header(body)
+            device = self._device(header.device)
             req = protocol.open_request(body, self.rt.keys, device.signing_public)
             now = protocol.now_ms()
-            prejudged = judge_alone(req.ops, now)
-            answer, replayed = self._commit(req, device, prejudged, now)
-            with self.rt.db.read() as conn:
-                world = self.rt.ledger.world(conn)
-                actor = devices.actor_for(world, device)
-                page = pull(
-                    conn,
-                    self.rt.vault,
-                    head=world.counters["head"],
-                    epoch=self.rt.ledger.epoch(conn),
-                    cache=self.rt.ledger.ops,
-                    keys=devices.pull_keys(world, actor),
-                    device_id=device.device_id,
-                    cursor=None if answer.get("restart") else req.cursor,
-                    limit=req.pull_limit,
-                )
+            answer, replayed = self._commit(req, device, judge_alone(req.ops, now), now)
+            page = self._pull(req, device, answer.restart)
         except LinliError as exc:
+            device_id = header.device if header else None
+            batch_id = header.batch if header else None
             logs.event(
                 "sync.refused",
                 code=exc.code,
@@ -110,15 +86,14 @@ class SyncService:
                 ms=logs.ms_since(started),
             )
             raise Refusal(exc, device=device_id, batch=batch_id) from exc
-        receipt = answer.get("receipt")
         response = SyncResponse(
             batch_id=req.batch_id,
-            acks=list(answer["acks"]),
-            rejected=[Rejection.from_dict(r) for r in answer["rejected"]],
+            acks=list(answer.acks),
+            rejected=list(answer.rejected),
             changes=page.ops,
             cursor=page.cursor,
             more=page.more,
-            receipt=Receipt.from_dict(receipt) if receipt else None,
+            receipt=answer.receipt,
             server_time=protocol.now_ms(),
         )
         sealed = protocol.seal_response(response, self.rt.keys, device.sealing_public)
@@ -137,13 +112,40 @@ class SyncService:
         )
         return sealed
 
+    def _device(self, device_id: str) -> devices.Device:
+        """The sending device: known, not the system device, not revoked."""
+        with self.rt.db.read() as conn:
+            device = devices.load(conn, device_id)
+        if device is None or device.system:
+            raise SyncError("sync.unknown_device")
+        if device.revoked_at is not None:
+            raise SyncError("sync.revoked")
+        return device
+
+    def _pull(self, req: SyncRequest, device: devices.Device, restart: bool) -> Page:
+        """The ops of the device's scope after its cursor (from the start on ``restart``)."""
+        with self.rt.db.read() as conn:
+            world = self.rt.ledger.world(conn)
+            actor = devices.actor_for(world, device)
+            return pull(
+                conn,
+                self.rt.vault,
+                head=world.counters["head"],
+                epoch=self.rt.ledger.epoch(conn),
+                cache=self.rt.ledger.ops,
+                keys=devices.pull_keys(world, actor),
+                device_id=device.device_id,
+                cursor=None if restart else req.cursor,
+                limit=req.pull_limit,
+            )
+
     def _commit(
         self,
         req: SyncRequest,
         device: devices.Device,
         prejudged: dict[str, Rejection],
         now: int,
-    ) -> tuple[dict[str, Any], bool]:
+    ) -> tuple[BatchAnswer, bool]:
         """The batch's stored answer (``True`` if it was a retry) — processing it if new.
 
         The answer's ``restart`` is True when the device's pull scope changed since its last
@@ -155,22 +157,16 @@ class SyncService:
             actor = devices.actor_for(world, device)
             scope = devices.scope_signature(devices.pull_keys(world, actor))
             moved = scope != device.scope_sig
-            stored = self._stored(conn, req, device)
+            stored = batches.load(conn, self.rt.vault, req.batch_id, device.device_id)
+            seen = update(db.devices).where(db.devices.c.device_id == device.device_id)
             if stored is not None:
-                conn.execute(
-                    update(db.devices)
-                    .where(db.devices.c.device_id == device.device_id)
-                    .values(last_sync_at=now, scope_sig=scope)
-                )
-                return {**stored, "restart": bool(stored.get("restart")) or moved}, True
+                conn.execute(seen.values(last_sync_at=now, scope_sig=scope))
+                return replace(stored, restart=stored.restart or moved), True
             advanced = conn.execute(
-                update(db.devices)
-                .where(
-                    db.devices.c.device_id == device.device_id,
+                seen.where(
                     db.devices.c.last_counter < req.counter,
                     db.devices.c.revoked_at.is_(None),
-                )
-                .values(last_counter=req.counter, last_sync_at=now, scope_sig=scope)
+                ).values(last_counter=req.counter, last_sync_at=now, scope_sig=scope)
             )
             if not advanced.rowcount:
                 raise SyncError("sync.replay")
@@ -183,39 +179,35 @@ class SyncService:
                 validate=False,
                 world=world,
             )
-            receipt = None
-            if outcome.acks:
-                receipt = protocol.make_receipt(
+            answer = BatchAnswer(
+                acks=outcome.acks,
+                rejected=outcome.rejected,
+                receipt=protocol.make_receipt(
                     req.batch_id, device.device_id, outcome.acks, now, self.rt.keys
-                ).to_dict()
-            answer = {
-                "acks": outcome.acks,
-                "rejected": [r.to_dict() for r in outcome.rejected],
-                "receipt": receipt,
-                "restart": moved,
-            }
-            conn.execute(
-                db.batches.insert().values(
-                    batch_id=req.batch_id,
-                    device_id=device.device_id,
-                    counter=req.counter,
-                    created_at=now,
-                    response=self.rt.vault.seal(answer, f"batch:{req.batch_id}"),
                 )
+                if outcome.acks
+                else None,
+                restart=moved,
+            )
+            batches.store(
+                conn,
+                self.rt.vault,
+                answer,
+                batch_id=req.batch_id,
+                device_id=device.device_id,
+                counter=req.counter,
+                now=now,
             )
             return answer, False
 
-    def _stored(
-        self, conn: Connection, req: SyncRequest, device: devices.Device
-    ) -> dict[str, Any] | None:
-        row = conn.execute(
-            select(db.batches.c.device_id, db.batches.c.response).where(
-                db.batches.c.batch_id == req.batch_id
-            )
-        ).first()
-        if row is None:
-            return None
-        if row.device_id != device.device_id:
-            raise SyncError("sync.replay")
-        answer: dict[str, Any] = self.rt.vault.open(row.response, f"batch:{req.batch_id}")
-        return answer
+
+def _checked_header(body: bytes) -> protocol.RequestHeader:
+    """The request's plaintext header, its ids and counter within what the database stores."""
+    header = protocol.peek_header(body)
+    if not (
+        db.storable_id(header.device)
+        and db.storable_id(header.batch)
+        and db.storable_int(header.counter)
+    ):
+        raise SyncError("sync.malformed", reason="header")
+    return header

@@ -14,8 +14,8 @@ import pytest
 from bench import attacks
 from sync import protocol
 from sync.server import config
+from sync.server.harness import PG_ADMIN_DSN as PG_ADMIN
 from tests.integration.server.conftest import (
-    PG_ADMIN,
     Backend,
     Phone,
     ServerProcess,

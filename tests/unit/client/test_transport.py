@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,13 +11,16 @@ import pytest
 
 from sync.client.transport import HttpTransport
 from sync.errors import SyncError
+from sync.server.harness import free_port
 
 
 class Script:
-    """What the test server answers, one entry per request: (status, body, delay seconds)."""
+    """What the test server answers, one entry per request: (status, body, delay seconds[,
+    extra headers])."""
 
     def __init__(self) -> None:
-        self.answers: list[tuple[int, bytes, float]] = []
+        self.answers: list[tuple[int, bytes, float] | tuple[int, bytes, float, dict[str, str]]]
+        self.answers = []
         self.seen: list[tuple[str, str, bytes, str]] = []
 
 
@@ -30,9 +32,13 @@ def make_handler(script: Script) -> type[BaseHTTPRequestHandler]:
             script.seen.append(
                 (self.command, self.path, body, self.headers.get("Content-Type") or "")
             )
-            status, out, delay = script.answers.pop(0) if script.answers else (200, b"{}", 0.0)
+            status, out, delay, *extra = (
+                script.answers.pop(0) if script.answers else (200, b"{}", 0.0)
+            )
             time.sleep(delay)
             self.send_response(status)
+            for name, value in (extra[0] if extra else {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(out)))
             self.send_header("X-Linli-Signature", "sig-value")
             self.end_headers()
@@ -68,12 +74,6 @@ def served() -> Iterator[tuple[str, Script]]:
 
 def transport(url: str, sleeps: list[float], **kw: object) -> HttpTransport:
     return HttpTransport(url, sleep=sleeps.append, rand=lambda: 1.0, **kw)  # type: ignore[arg-type]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_post_sends_bytes_and_returns_status_body_and_lowercase_headers(served) -> None:
@@ -150,3 +150,43 @@ def test_reachable_probes_healthz(served) -> None:
     assert t.reachable()
     assert not t.reachable()
     assert [s[1] for s in script.seen] == ["/healthz", "/healthz"]
+
+
+def test_a_busy_server_is_asked_again_after_its_retry_after(served) -> None:
+    url, script = served
+    script.answers += [(503, b"busy", 0.0, {"Retry-After": "2"}), (200, b"ok", 0.0)]
+    sleeps: list[float] = []
+    resp = transport(url, sleeps, backoff_base=0.1).post("/v1/sync", b"x", "a/b")
+    assert resp.status == 200 and len(script.seen) == 2
+    assert sleeps == [2.0]  # the server's wait, not the 0.1 s backoff
+
+
+def test_retry_after_is_capped_and_busy_answers_without_it_use_the_backoff(served) -> None:
+    url, script = served
+    script.answers += [
+        (503, b"busy", 0.0, {"Retry-After": "3600"}),
+        (502, b"bad", 0.0),
+        (200, b"ok", 0.0),
+    ]
+    sleeps: list[float] = []
+    t = transport(url, sleeps, backoff_base=1.0, retry_after_cap=30.0)
+    assert t.post("/v1/sync", b"x", "a/b").status == 200
+    assert sleeps == [30.0, 2.0]  # capped Retry-After; then the second retry's window
+
+
+def test_a_read_timeout_on_get_is_retried_then_becomes_sync_timeout(served) -> None:
+    url, script = served
+    script.answers += [(200, b"late", 0.6)] * 3
+    sleeps: list[float] = []
+    with transport(url, sleeps, retries=2, read_timeout=0.2) as t, pytest.raises(SyncError) as err:
+        t.get("/v1/anything")
+    assert err.value.code == "sync.timeout" and err.value.params["seconds"] == 0.2
+    assert len(script.seen) == 3 and len(sleeps) == 2
+
+
+def test_the_probe_asks_once_even_when_the_server_is_busy(served) -> None:
+    url, script = served
+    script.answers += [(503, b"busy", 0.0, {"Retry-After": "1"}), (200, b'{"ok": true}', 0.0)]
+    sleeps: list[float] = []
+    assert not transport(url, sleeps).reachable()
+    assert sleeps == [] and len(script.seen) == 1

@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from sync import protocol
 from sync.ops import Op
+from sync.protocol import Rejection
 from sync.server import db, devices
+from sync.server.batches import BatchAnswer
 from sync.server.runtime import Runtime
 from sync.server.service import SyncService
 from tests.integration.server.world import World, build_world
@@ -288,3 +290,22 @@ def test_a_restart_survives_a_lost_answer(rt: Runtime, service: SyncService, wor
     service.handle(a.seal(req))  # the answer is lost on the way
     retry = a.send(req)  # the same batch again
     assert world.resident_b in {op.entity_id for op in retry.changes}
+
+
+def test_the_stored_batch_answer_keeps_the_shape_already_stored() -> None:
+    answer = BatchAnswer(
+        acks=["op-1"],
+        rejected=[Rejection("op-2", "op.forbidden", {"kind": "team"})],
+        receipt=None,
+        restart=True,
+    )
+    raw = answer.to_dict()
+    assert raw == {
+        "acks": ["op-1"],
+        "rejected": [{"op": "op-2", "code": "op.forbidden", "params": {"kind": "team"}}],
+        "receipt": None,
+        "restart": True,
+    }
+    assert BatchAnswer.from_dict(raw) == answer
+    older = {k: v for k, v in raw.items() if k != "restart"}  # stored before restarts existed
+    assert BatchAnswer.from_dict(older).restart is False

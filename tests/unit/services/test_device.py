@@ -31,8 +31,10 @@ class FakeFlakyServer(FakeServerTransport):
         return self.up
 
 
-def enrolled(tmp_path: Path) -> tuple[Device, FakeFlakyServer]:
-    server = FakeFlakyServer()
+def enrolled(
+    tmp_path: Path, server: FakeFlakyServer | None = None
+) -> tuple[Device, FakeFlakyServer]:
+    server = server or FakeFlakyServer()
     server.add_code(CODE, "mem-1")
     device = Device(tmp_path / "phone", transport_factory=lambda url: server)
     device.enroll("http://127.0.0.1:9", CODE, PIN)
