@@ -21,8 +21,9 @@ from sqlalchemy import inspect, select, text
 
 from sync.server import config, schema
 from sync.server.db import SCHEMA_VERSION, Database, counters, meta, metadata
+from sync.server.harness import free_port
 from sync.server.runtime import Runtime
-from tests.integration.server.conftest import ROOT, Backend, free_port, start_server
+from tests.integration.server.conftest import Backend, start_server
 from tests.integration.server.world import build_world, code_for
 
 EXTRA = str(Path(__file__).resolve().parent / "schema_extra")
@@ -162,7 +163,7 @@ def test_two_upgrades_at_once_stamp_once(backend: Backend) -> None:
     env = {k: v for k, v in os.environ.items() if k != config.ENV_DATABASE}
     pipe = subprocess.PIPE
     runs = [
-        subprocess.Popen([*cmd, "upgrade"], cwd=ROOT, env=env, stdout=pipe, stderr=pipe, text=True)
+        subprocess.Popen([*cmd, "upgrade"], env=env, stdout=pipe, stderr=pipe, text=True)
         for _ in range(2)
     ]
     outputs = [run.communicate(timeout=120) for run in runs]
