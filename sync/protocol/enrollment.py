@@ -121,7 +121,7 @@ def _public(body: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {k: body.get(k) for k in fields}
 
 
-def check_enroll_version(body: Mapping[str, Any]) -> None:
+def _check_version(body: Mapping[str, Any]) -> None:
     """Only :data:`ENROLL_VERSION` is accepted: a clear version-1 body is ``sync.bad_version``."""
     v = body.get("v")
     if type(v) is not int or v != ENROLL_VERSION:
@@ -154,7 +154,7 @@ def parse_enroll_request(body: Any) -> EnrollRequest:
     """Shape and keys of an enroll body (proof and label are checked once the code is found)."""
     if not isinstance(body, dict):
         raise malformed("enroll")
-    check_enroll_version(body)
+    _check_version(body)
     b64d(body.get("sealed"), "sealed")
     return EnrollRequest(
         code_id=get_field(body, "code_id", str),
@@ -244,7 +244,7 @@ def parse_enroll_response(code: str | EnrollSecret, body: Any) -> EnrollResponse
     secret = enroll_secret(code)
     if not verify_enroll_response(secret, body):
         raise SyncError("enroll.bad_mac")
-    check_enroll_version(body)
+    _check_version(body)
     member = _open(_answer_key(secret), _ANSWER_AAD, body, _public(body, _ANSWER_PUBLIC))
     device_id, member_id, name, role = (get_field(member, k, str) for k in _ENROLL_FIELDS)
     return EnrollResponse(
