@@ -18,8 +18,11 @@ from sync.errors import SyncError
 def enroll(transport: Transport, code: str, label: str) -> Identity:
     """Enroll this device with a one-time ``code``; returns the identity for the caller to save.
 
-    The server's answer must carry a MAC made with the code (``enroll.bad_mac`` otherwise); its
-    keys are pinned from then on. ``server_url`` is left empty for the caller to fill in.
+    The label travels sealed under a key derived from the code, and the member's details come
+    back sealed the same way (enrollment version 2). The server's answer must carry a MAC made
+    with the code (``enroll.bad_mac`` otherwise); its keys are pinned from then on. A server that
+    still speaks version 1 refuses the request (``sync.bad_version``) and spends no code.
+    ``server_url`` is left empty for the caller to fill in.
     """
     from sync.client.engine import _unverified_problem
 

@@ -56,13 +56,20 @@ _ENROLL_DOC: dict[str, Any] = {
             "application/json": {
                 "schema": {
                     "type": "object",
-                    "required": ["v", "code_id", "signing_public", "sealing_public", "proof"],
+                    "required": [
+                        "v",
+                        "code_id",
+                        "signing_public",
+                        "sealing_public",
+                        "sealed",
+                        "proof",
+                    ],
                     "properties": {
-                        "v": {"type": "integer", "enum": [protocol.PROTOCOL_VERSION]},
+                        "v": {"type": "integer", "enum": [protocol.ENROLL_VERSION]},
                         "code_id": {"type": "string"},
                         "signing_public": {"type": "string", "description": "base64url"},
                         "sealing_public": {"type": "string", "description": "base64url"},
-                        "label": {"type": "string"},
+                        "sealed": {"type": "string", "description": "label, sealed"},
                         "proof": {"type": "string", "description": "HMAC by the code"},
                     },
                 }
