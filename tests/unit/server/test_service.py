@@ -33,6 +33,15 @@ def phone(rt: Runtime, service: SyncService, member: str) -> LocalPhone:
     return LocalPhone.enrolled(rt, service, member)
 
 
+@pytest.fixture
+def pair(rt: Runtime, service: SyncService, world: World) -> tuple[LocalPhone, LocalPhone]:
+    """A volunteer's phone and a coordinator's, each pulled up to date."""
+    a, k = phone(rt, service, world.volunteer_a), phone(rt, service, world.coordinator)
+    a.pull_all()
+    k.pull_all()
+    return a, k
+
+
 def counts(rt: Runtime) -> tuple[int, int, int]:
     with rt.db.read() as conn:
         return (
@@ -199,12 +208,9 @@ def test_pages_follow_the_limit_and_the_cursor(
 
 
 def test_moving_a_team_area_feeds_the_history_to_the_team(
-    rt: Runtime, service: SyncService, world: World
+    rt: Runtime, world: World, pair: tuple[LocalPhone, LocalPhone]
 ) -> None:
-    a = phone(rt, service, world.volunteer_a)
-    k = phone(rt, service, world.coordinator)
-    a.pull_all()
-    k.pull_all()
+    a, k = pair
     assert world.resident_b not in a.seen_ids("resident")
     grow = k.op("team", world.team_a, set={"area": [world.building_a, world.building_b]})
     assert k.sync([grow]).acks == [grow.op_id]
@@ -215,12 +221,9 @@ def test_moving_a_team_area_feeds_the_history_to_the_team(
 
 
 def test_moving_a_household_feeds_its_residents_to_the_new_team(
-    rt: Runtime, service: SyncService, world: World
+    rt: Runtime, world: World, pair: tuple[LocalPhone, LocalPhone]
 ) -> None:
-    a = phone(rt, service, world.volunteer_a)
-    k = phone(rt, service, world.coordinator)
-    a.pull_all()
-    k.pull_all()
+    a, k = pair
     move = k.op("household", world.household_b, set={"place_id": world.unit_a})
     assert k.sync([move]).acks == [move.op_id]
     a.pull_all()
@@ -250,12 +253,9 @@ def test_unknown_devices_are_refused(rt: Runtime, service: SyncService, world: W
 
 
 def test_role_changes_apply_at_the_next_sync(
-    rt: Runtime, service: SyncService, world: World
+    rt: Runtime, world: World, pair: tuple[LocalPhone, LocalPhone]
 ) -> None:
-    a = phone(rt, service, world.volunteer_a)
-    k = phone(rt, service, world.coordinator)
-    a.pull_all()
-    k.pull_all()
+    a, k = pair
     title = a.op("assignment", world.assignment_a, set={"title": "换人跟进"})
     assert a.sync([title]).rejected[0].code == "op.forbidden_role"
     promote = k.op("member", world.volunteer_a, set={"role": "team_lead"})
@@ -265,12 +265,9 @@ def test_role_changes_apply_at_the_next_sync(
 
 
 def test_a_member_moved_to_another_team_receives_its_history(
-    rt: Runtime, service: SyncService, world: World
+    rt: Runtime, world: World, pair: tuple[LocalPhone, LocalPhone]
 ) -> None:
-    a = phone(rt, service, world.volunteer_a)
-    k = phone(rt, service, world.coordinator)
-    a.pull_all()
-    k.pull_all()
+    a, k = pair
     assert world.resident_b not in a.seen_ids("resident")
     move = k.op("member", world.volunteer_a, set={"team_id": world.team_b})
     assert k.sync([move]).acks == [move.op_id]
