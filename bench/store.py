@@ -43,8 +43,22 @@ def tinydb_samples(size: int) -> int:
     return 200 if size <= 1_000 else 60 if size <= 10_000 else 30
 
 
+def household_fields(n: int, buildings: int = 40, rooms: int = 2900) -> dict[str, Any]:
+    """The invented ≈400-byte household record number ``n`` (also the store tests' data)."""
+    building, unit, room = 1 + n % buildings, 1 + n % 4, 101 + n % rooms
+    return {
+        "place_id": f"pl-unit-{building:02d}-{unit}",
+        "building": f"{building}栋",
+        "unit": f"{unit}单元",
+        "room": str(room),
+        "address": f"观海轩 {building}栋 {unit}单元 {room}",
+        "phone": f"138{n % 100_000_000:08d}",
+        "control": "sealed",
+        "note": "家中有行动不便老人，采样需上门",
+    }
+
+
 def household_op(clock: HybridClock, n: int, entity_id: str | None = None) -> Op:
-    building, unit, room = 1 + n % 40, 1 + n % 4, 101 + n % 2900
     return Op(
         op_id=new_id("op-"),
         kind="household",
@@ -52,16 +66,7 @@ def household_op(clock: HybridClock, n: int, entity_id: str | None = None) -> Op
         hlc=clock.now(),
         device=DEVICE,
         member=MEMBER,
-        set={
-            "place_id": f"pl-unit-{building:02d}-{unit}",
-            "building": f"{building}栋",
-            "unit": f"{unit}单元",
-            "room": str(room),
-            "address": f"观海轩 {building}栋 {unit}单元 {room}",
-            "phone": f"138{n % 100_000_000:08d}",
-            "control": "sealed",
-            "note": "家中有行动不便老人，采样需上门",
-        },
+        set=household_fields(n),
     )
 
 
