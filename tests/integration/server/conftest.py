@@ -21,6 +21,8 @@ from sync.protocol import DeviceKeys, SyncRequest, SyncResponse
 from sync.server import config
 from sync.server.harness import ServerProcess, fresh_database
 from sync.server.runtime import Runtime
+from tests.integration.server.helpers import fingerprint
+from tests.integration.server.world import World, build_world, code_for
 
 
 @dataclass
@@ -38,6 +40,14 @@ class Backend:
 
     def runtime(self) -> Runtime:
         return Runtime.open(config.resolve(self.data_dir, self.database))
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What a refused request or command must leave unchanged (see ``helpers``)."""
+        rt = self.runtime()
+        try:
+            return fingerprint(rt)
+        finally:
+            rt.close()
 
 
 def start_server(backend: Backend, workers: int = 1) -> ServerProcess:
@@ -180,3 +190,19 @@ def phone_op(
         device=phone.device_id,
         member=phone.member_id,
     )
+
+
+def enrolled(backend: Backend, url: str, *members: str) -> tuple[World, list[Phone]]:
+    """The invented world built on ``backend`` and one phone enrolled as each named member
+    (a :class:`World` attribute, e.g. ``"volunteer_a"``) at the server at ``url``."""
+    rt = backend.runtime()
+    try:
+        world = build_world(rt)
+        phones = []
+        for member in members:
+            phone = Phone(url)
+            assert phone.enroll(code_for(rt, getattr(world, member))).status_code == 200
+            phones.append(phone)
+    finally:
+        rt.close()
+    return world, phones

@@ -19,6 +19,7 @@ from tests.integration.server.conftest import (
     Backend,
     Phone,
     ServerProcess,
+    enrolled,
     phone_op,
     start_server,
 )
@@ -40,13 +41,7 @@ def guarded(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[Serve
 
 @pytest.fixture
 def phone(backend: Backend, guarded: ServerProcess) -> tuple[Phone, World]:
-    rt = backend.runtime()
-    try:
-        world = build_world(rt)
-        p = Phone(guarded.url)
-        assert p.enroll(code_for(rt, world.volunteer_a)).status_code == 200
-    finally:
-        rt.close()
+    world, (p,) = enrolled(backend, guarded.url, "volunteer_a")
     return p, world
 
 
