@@ -42,6 +42,14 @@ def pair(rt: Runtime, service: SyncService, world: World) -> tuple[LocalPhone, L
     return a, k
 
 
+@pytest.fixture
+def a(rt: Runtime, service: SyncService, world: World) -> LocalPhone:
+    """The volunteer's (volunteer_a's) phone, pulled up to date."""
+    phone_a = phone(rt, service, world.volunteer_a)
+    phone_a.pull_all()
+    return phone_a
+
+
 def counts(rt: Runtime) -> tuple[int, int, int]:
     with rt.db.read() as conn:
         return (
@@ -58,10 +66,8 @@ def server_record(rt: Runtime, kind: str, entity_id: str) -> dict[str, Any]:
 
 
 def test_push_is_acked_with_a_verifiable_receipt_and_merged(
-    rt: Runtime, service: SyncService, world: World
+    rt: Runtime, service: SyncService, world: World, a: LocalPhone
 ) -> None:
-    a = phone(rt, service, world.volunteer_a)
-    a.pull_all()
     op = a.op("assignment", world.assignment_a, set={"status": "in_progress"})
     resp = a.sync([op])
     assert resp.acks == [op.op_id] and resp.rejected == []
@@ -72,10 +78,8 @@ def test_push_is_acked_with_a_verifiable_receipt_and_merged(
 
 
 def test_a_retried_batch_gets_the_same_answer_and_applies_nothing_twice(
-    rt: Runtime, service: SyncService, world: World
+    rt: Runtime, service: SyncService, world: World, a: LocalPhone
 ) -> None:
-    a = phone(rt, service, world.volunteer_a)
-    a.pull_all()
     visit = {"id": "v-1", "at": "2022-04-01T08:00:00Z", "member": a.member_id, "outcome": "done"}
     op = a.op("assignment", world.assignment_a, set={"status": "done"}, add={"visits": (visit,)})
     req = a.request([op])
@@ -96,10 +100,8 @@ def test_a_retried_batch_gets_the_same_answer_and_applies_nothing_twice(
 
 
 def test_rejected_ops_change_nothing_and_come_back_coded(
-    rt: Runtime, service: SyncService, world: World
+    rt: Runtime, service: SyncService, world: World, a: LocalPhone
 ) -> None:
-    a = phone(rt, service, world.volunteer_a)
-    a.pull_all()
     before = counts(rt)
     foreign = a.op(
         "request",
@@ -127,10 +129,8 @@ def test_rejected_ops_change_nothing_and_come_back_coded(
 
 
 def test_invalid_and_future_ops_are_rejected_alone(
-    rt: Runtime, service: SyncService, world: World
+    rt: Runtime, service: SyncService, world: World, a: LocalPhone
 ) -> None:
-    a = phone(rt, service, world.volunteer_a)
-    a.pull_all()
     good = a.op("assignment", world.assignment_a, set={"status": "in_progress"})
     future = Op(
         "op-future",
