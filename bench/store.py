@@ -29,6 +29,7 @@ from typing import Any
 from app.store import LocalStore
 from app.store.baseline import PlainTinyDB
 from app.store.files import sync_data
+from bench.report import write_json
 from sync.hlc import HybridClock
 from sync.ops import Op, new_id
 
@@ -271,6 +272,5 @@ def main(argv: list[str]) -> int:
         for size in sizes:
             result["sizes"][str(size)] = bench_size(size, workdir, rng)
     print(table(result))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_json(args.json, result, indent=2)
     return 0
