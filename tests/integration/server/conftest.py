@@ -206,3 +206,21 @@ def enrolled(backend: Backend, url: str, *members: str) -> tuple[World, list[Pho
     finally:
         rt.close()
     return world, phones
+
+
+def no_answer_op(phone: Phone, assignment_id: str, visit_id: str) -> Op:
+    """The phone's op for a door knocked at 08:30 with nobody home: a revisit at 10:30."""
+    visit = {
+        "id": visit_id,
+        "at": "2022-04-01T08:30:00Z",
+        "member": phone.member_id,
+        "outcome": "no_answer",
+        "note": "敲门无人应答",
+    }
+    return phone_op(
+        phone,
+        "assignment",
+        assignment_id,
+        set={"status": "no_answer", "revisit_due": "2022-04-01T10:30:00Z"},
+        add={"visits": (visit,)},
+    )
