@@ -12,7 +12,6 @@ Keys: ``syncs``, ``faults_injected``, ``lost``, ``duplicated``, ``diverged`` (al
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import tempfile
@@ -24,6 +23,7 @@ from bench.audit import audit
 from bench.harness import LiveServer
 from bench.netem import FaultProxy, random_faults
 from bench.phones import Fleet, crew
+from bench.report import aligned, write_json
 from bench.workload import shifts_and_syncs
 
 STALL_S = 0.5
@@ -105,8 +105,7 @@ def table(r: dict[str, Any]) -> str:
         ("clean rounds to quiet", str(r["clean_rounds"])),
         ("seconds", str(r["seconds"])),
     ]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+    return aligned(rows)
 
 
 def main(argv: list[str]) -> int:
@@ -119,6 +118,5 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     result = run(args.syncs, args.rate, args.db, args.seed)
     print(table(result))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
+    write_json(args.json, result)
     return 0 if not (result["lost"] or result["duplicated"] or result["diverged"]) else 1

@@ -21,6 +21,8 @@ from sync.protocol import DeviceKeys, SyncRequest, SyncResponse
 from sync.server import config
 from sync.server.harness import ServerProcess, fresh_database
 from sync.server.runtime import Runtime
+from tests.integration.server.helpers import fingerprint
+from tests.integration.server.world import World, build_world, code_for
 
 
 @dataclass
@@ -38,6 +40,14 @@ class Backend:
 
     def runtime(self) -> Runtime:
         return Runtime.open(config.resolve(self.data_dir, self.database))
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What a refused request or command must leave unchanged (see ``helpers``)."""
+        rt = self.runtime()
+        try:
+            return fingerprint(rt)
+        finally:
+            rt.close()
 
 
 def start_server(backend: Backend, workers: int = 1) -> ServerProcess:
@@ -179,4 +189,38 @@ def phone_op(
         clock=HybridClock(),
         device=phone.device_id,
         member=phone.member_id,
+    )
+
+
+def enrolled(backend: Backend, url: str, *members: str) -> tuple[World, list[Phone]]:
+    """The invented world built on ``backend`` and one phone enrolled as each named member
+    (a :class:`World` attribute, e.g. ``"volunteer_a"``) at the server at ``url``."""
+    rt = backend.runtime()
+    try:
+        world = build_world(rt)
+        phones = []
+        for member in members:
+            phone = Phone(url)
+            assert phone.enroll(code_for(rt, getattr(world, member))).status_code == 200
+            phones.append(phone)
+    finally:
+        rt.close()
+    return world, phones
+
+
+def no_answer_op(phone: Phone, assignment_id: str, visit_id: str) -> Op:
+    """The phone's op for a door knocked at 08:30 with nobody home: a revisit at 10:30."""
+    visit = {
+        "id": visit_id,
+        "at": "2022-04-01T08:30:00Z",
+        "member": phone.member_id,
+        "outcome": "no_answer",
+        "note": "敲门无人应答",
+    }
+    return phone_op(
+        phone,
+        "assignment",
+        assignment_id,
+        set={"status": "no_answer", "revisit_due": "2022-04-01T10:30:00Z"},
+        add={"visits": (visit,)},
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass, field
 
 import httpx
@@ -19,6 +18,7 @@ from sync.protocol import DeviceKeys
 from sync.server import devices
 from tests.integration.server.conftest import Backend, Phone, ServerProcess
 from tests.integration.server.world import World, build_world, code_for
+from tests.unit.protocol.leaks import encoded_forms
 
 
 @dataclass
@@ -36,16 +36,6 @@ class Tap:
 
     def get(self, path: str) -> TransportResponse:
         return self.inner.get(path)
-
-
-def _forms(text: str) -> list[bytes]:
-    """``text`` as captured bytes could hold it: UTF-8, UTF-16 (both orders), JSON-escaped."""
-    return [
-        text.encode("utf-8"),
-        text.encode("utf-16-le"),
-        text.encode("utf-16-be"),
-        json.dumps(text).strip('"').encode("ascii"),
-    ]
 
 
 def _codes(backend: Backend) -> tuple[World, dict[str, str]]:
@@ -74,7 +64,7 @@ def test_a_listener_learns_nothing_but_that_an_enrollment_happened(
         if identity.team_id is not None:
             secrets.append(identity.team_id)
         for secret in secrets:
-            for form in _forms(secret):
+            for form in encoded_forms(secret):
                 assert form not in request and form not in answer, (name, secret)
     # the enrollment itself worked: details, role and team arrived sealed and the label is stored
     rt = backend.runtime()

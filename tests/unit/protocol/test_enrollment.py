@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 
 import pytest
 
 from sync import protocol
 from sync.errors import SyncError, ValidationError
 from sync.protocol import DeviceKeys, ServerKeys
+from tests.unit.protocol.leaks import encoded_forms
 
 CODE = "K7QD-9XPM-2FHA"
 SERVER = ServerKeys.generate()
@@ -131,21 +131,11 @@ def test_answer_made_with_another_code_is_refused() -> None:
         protocol.parse_enroll_response(CODE, {"mac": 5})
 
 
-def _forms(text: str) -> list[bytes]:
-    """``text`` as it could appear in captured bytes: UTF-8, UTF-16 and JSON-escaped."""
-    return [
-        text.encode("utf-8"),
-        text.encode("utf-16-le"),
-        text.encode("utf-16-be"),
-        json.dumps(text).strip('"').encode("ascii"),
-    ]
-
-
 def test_request_and_answer_show_no_label_name_role_or_team() -> None:
     request = protocol.canonical_json(protocol.enroll_request(CODE, DEVICE, "张秀英的手机"))
     reply = protocol.canonical_json(answer())
     for secret in ("张秀英的手机", "李建国", "volunteer", "team-1", "mem-1", "dev-1"):
-        for form in _forms(secret):
+        for form in encoded_forms(secret):
             assert form not in request and form not in reply, secret
 
 

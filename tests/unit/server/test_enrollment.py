@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from sqlalchemy import update
 
 from sync import protocol
 from sync.errors import LinliError, ValidationError
 from sync.protocol import DeviceKeys
-from sync.server import db, devices, enrollment
+from sync.server import devices, enrollment
 from sync.server.runtime import Runtime
-from tests.integration.server.world import build_world
+from tests.integration.server.world import build_world, expired_code
 
 
 def test_codes_are_long_unambiguous_and_unique() -> None:
@@ -81,13 +78,7 @@ def test_enroll_checks_code_proof_expiry_and_single_use(rt: Runtime) -> None:
 
 def test_expired_codes_are_refused(rt: Runtime) -> None:
     world = build_world(rt)
-    issued = enrollment.issue(rt, world.volunteer_b, ttl_s=60)
-    with rt.db.write() as conn:
-        conn.execute(
-            update(db.enroll_codes)
-            .where(db.enroll_codes.c.code_id == issued.code_id)
-            .values(expires_at=int(time.time() * 1000) - 1)
-        )
+    issued = expired_code(rt, world.volunteer_b)
     with pytest.raises(LinliError) as expired:
         enrollment.enroll(rt, protocol.enroll_request(issued.code, DeviceKeys.generate(), "x"))
     assert _code_of(expired) == "enroll.expired"
