@@ -2,8 +2,9 @@
 
 - ``GET /healthz`` → ``{"ok": true, "version", "protocol"}`` (alive; answers from the event loop)
 - every answer, refusals included, carries ``X-Linli-Time: <server ms>`` (docs/protocol.md)
-- ``GET /readyz`` → ``{"ok": true}`` when the database answers a trivial query, else a signed
-  ``server.not_ready`` 503 with ``Retry-After``
+- ``GET /readyz`` → ``{"ok": true}`` when the database answers and its schema is at this code's
+  head, else a signed 503 with ``Retry-After``: ``server.schema_behind`` (run ``upgrade``),
+  ``server.schema_ahead`` (update the server) or ``server.not_ready``
 - ``POST /v1/enroll`` → JSON enroll answer (:mod:`.enrollment`)
 - ``POST /v1/sync`` → sealed answer (:mod:`.service`)
 
@@ -27,7 +28,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,7 +37,6 @@ from sync.errors import LinliError
 from sync.protocol.envelope import strict_json
 from sync.protocol.messages import TIME_HEADER
 from sync.server import config, enrollment, limits, logs
-from sync.server.db import meta
 from sync.server.problems import Answer, Refusal, internal, problem
 from sync.server.runtime import Runtime
 from sync.server.service import SyncService
@@ -45,6 +44,8 @@ from sync.server.service import SyncService
 VERSION = "0.1.0"
 MAX_ENROLL_BYTES = 64 * 1024
 READY_PATH = "/readyz"
+#: the ``/readyz`` refusals that name the schema (sync/server/schema.py)
+SCHEMA_CODES = frozenset({"server.schema_behind", "server.schema_ahead"})
 
 # The bodies are read by hand (size limits, sealed frames), so they are described here for the
 # OpenAPI document rather than through pydantic models.
@@ -143,8 +144,18 @@ def _database_answers(rt: Runtime) -> None:
     path = rt.db.engine.url.database if rt.db.is_sqlite else None
     if path and path != ":memory:" and not os.path.exists(path):
         raise FileNotFoundError(path)
-    with rt.db.read() as conn:
-        conn.execute(select(meta.c.value).where(meta.c.key == "epoch")).one()
+    rt.db.check_schema()  # initialised and at this code's head (server.schema_behind/_ahead)
+
+
+def _not_ready(exc: Exception) -> LinliError:
+    """``/readyz``'s refusal: the schema's own code when it is not at head (``upgrade``, or update
+    the server), else ``server.not_ready``."""
+    retry = limits.RETRY_AFTER_S
+    if isinstance(exc, LinliError) and exc.code in SCHEMA_CODES:
+        logs.event("not_ready", error=exc.code)
+        return LinliError(exc.code, **{**exc.params, "retry_after": retry})
+    logs.event("not_ready", error=type(exc).__name__)
+    return LinliError("server.not_ready", retry_after=retry)
 
 
 def create_app(rt: Runtime, bounds: limits.Limits | None = None) -> FastAPI:
@@ -184,10 +195,7 @@ def create_app(rt: Runtime, bounds: limits.Limits | None = None) -> FastAPI:
         try:
             await asyncio.wait_for(run_in_threadpool(_database_answers, rt), bounds.ready_timeout_s)
         except Exception as exc:
-            logs.event("not_ready", error=type(exc).__name__)
-            raise Refusal(
-                LinliError("server.not_ready", retry_after=limits.RETRY_AFTER_S)
-            ) from None
+            raise Refusal(_not_ready(exc)) from None
         return {"ok": True}
 
     @app.post(

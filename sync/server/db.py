@@ -17,6 +17,11 @@ kernel queue: waiters wake at once instead of SQLite's sleeping busy handler) pl
 ``BEGIN IMMEDIATE``; on PostgreSQL by ``pg_advisory_xact_lock`` — from before the first read of
 ``head`` until COMMIT. So seqs are assigned and
 committed in order, and a reader that sees ``head = n`` sees every entry ``<= n``.
+
+The tables here are the schema at head; a database gets there through the Alembic migrations
+(:mod:`sync.server.schema`, ``sync/server/migrations/``): ``init`` and ``upgrade`` run them
+(:meth:`Database.migrate`), everything else refuses a database not at head
+(:meth:`Database.check_schema`). Change a table only with a new revision (docs/upgrades.md).
 """
 
 from __future__ import annotations
@@ -25,10 +30,10 @@ import fcntl
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import (
     BigInteger,
@@ -49,11 +54,14 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, NoResultFound, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from sync.errors import SyncError
+from sync.server import schema
+from sync.server.config import ServerSetupError
 
+#: kept in ``meta`` for history; the schema's version is Alembic's (``alembic_version``, schema.py)
 SCHEMA_VERSION = "1"
 #: the PostgreSQL advisory lock key that serializes write transactions ("linli" in ASCII)
 PG_WRITE_LOCK = 0x6C696E6C69
@@ -226,9 +234,25 @@ class Database:
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
 
-    def create_schema(self) -> None:
-        metadata.create_all(self.engine)
+    def create_schema(
+        self, *, extra: Sequence[str] = ()
+    ) -> tuple[schema.Version, list[schema.Step]]:
+        """``init``: bring the schema to head through the migrations (creating it on an empty
+        database) and add the first rows; idempotent. See :func:`migrate`."""
+        return self.migrate(create=True, extra=extra)
+
+    def migrate(
+        self, *, create: bool = False, extra: Sequence[str] = (), target: str = "heads"
+    ) -> tuple[schema.Version, list[schema.Step]]:
+        """Run the pending migrations in one serialized write transaction (two at once wait for
+        each other; a failure changes nothing) and add the first rows where missing. Without
+        ``create`` an empty database is ``server.not_initialised``. ``target`` other than head is
+        for tests (a database at an older revision). The version before and the revisions
+        applied (:func:`schema.upgrade`)."""
         with self.write() as conn:
+            if not create and schema.state(conn, extra).state == schema.EMPTY:
+                self._not_initialised()
+            result = schema.upgrade(conn, extra, target)
             have = {r.name for r in conn.execute(select(counters.c.name))}
             for name in ("head", "places"):
                 if name not in have:
@@ -238,16 +262,24 @@ class Database:
                 conn.execute(meta.insert().values(key="epoch", value=secrets.token_hex(4)))
             if "schema_version" not in keys:
                 conn.execute(meta.insert().values(key="schema_version", value=SCHEMA_VERSION))
+        return result
 
-    def check_schema(self) -> None:
-        """Raise ``server.not_initialised`` unless ``init`` created the schema here."""
+    def check_schema(self) -> schema.Version:
+        """The schema's version, at head; ``server.not_initialised`` unless ``init`` created the
+        schema here, ``server.schema_behind`` / ``server.schema_ahead`` unless it is at this
+        code's head (:func:`schema.check`)."""
         try:
             with self.read() as conn:
+                found = schema.check(conn)
+                if found.state == schema.EMPTY:
+                    self._not_initialised()
                 conn.execute(select(meta.c.value).where(meta.c.key == "epoch")).one()
-        except (DBAPIError, LookupError, ValueError) as exc:
-            from sync.server.config import ServerSetupError
+        except (DBAPIError, NoResultFound, LookupError, ValueError) as exc:
+            self._not_initialised(exc)
+        return found
 
-            raise ServerSetupError("server.not_initialised", path=self.safe_url()) from exc
+    def _not_initialised(self, cause: BaseException | None = None) -> NoReturn:
+        raise ServerSetupError("server.not_initialised", path=self.safe_url()) from cause
 
     def safe_url(self) -> str:
         """The URL without a password, for logs and messages."""

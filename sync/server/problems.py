@@ -27,6 +27,8 @@ STATUS: dict[str, int] = {
     "sync.bad_text": 400,
     "sync.body_timeout": 408,
     "server.not_ready": 503,
+    "server.schema_behind": 503,
+    "server.schema_ahead": 503,
     "enroll.bad_proof": 401,
     "enroll.unknown_code": 404,
     "enroll.used": 409,
@@ -34,7 +36,9 @@ STATUS: dict[str, int] = {
 }
 
 # The 5xx answers that keep their code and params and carry ``Retry-After`` (not faults).
-RETRYABLE = frozenset({"sync.server_busy", "server.not_ready"})
+RETRYABLE = frozenset(
+    {"sync.server_busy", "server.not_ready", "server.schema_behind", "server.schema_ahead"}
+)
 
 
 class Refusal(Exception):

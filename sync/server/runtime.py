@@ -31,7 +31,11 @@ class Runtime:
         secrets = load_secrets(settings)
         database = Database(settings.database_url)
         if check_schema:
-            database.check_schema()
+            try:
+                database.check_schema()  # at head, or a coded refusal (schema.py)
+            except BaseException:
+                database.dispose()
+                raise
         vault = Vault(secrets.data_key)
         return cls(settings, database, secrets, vault, Ledger(vault))
 

@@ -1,4 +1,12 @@
-"""``init``, ``serve`` and ``demo``: set a server up, run it, seed the demo district."""
+"""``init``, ``upgrade``, ``serve`` and ``demo``: set a server up, bring its database schema to
+this code's head, run it, seed the demo district.
+
+``init`` creates the schema by running the migrations from empty (not ``create_all`` + stamp):
+a new database is built by exactly the steps an upgraded one went through, and the test that
+compares a migrated database with ``db.metadata`` guards both. ``serve`` (like every command that
+opens the runtime) refuses a database that is not at head (``server.schema_behind`` /
+``server.schema_ahead``, exit 2); ``upgrade`` runs the pending migrations, idempotently.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +17,7 @@ from typing import Any
 import click
 
 from sync.i18n import t
-from sync.server import config, demo, localtime
+from sync.server import config, demo, localtime, schema
 from sync.server.cli.base import global_options, runtime, say, settings, state
 from sync.server.db import Database
 from sync.server.limits import MIB, Limits
@@ -33,6 +41,27 @@ def register(group: click.Group, lang: str) -> None:
         database = ctx.with_resource(Database(chosen.database_url))
         database.create_schema()
         say(ctx, "initialised", data_dir=str(chosen.data_dir), database=database.safe_url())
+
+    @group.command("upgrade", help=h("upgrade"), short_help=h("upgrade"))
+    @global_options(lang)
+    @click.pass_context
+    def upgrade(ctx: click.Context) -> None:
+        chosen = settings(ctx)
+        config.load_secrets(chosen)  # server.not_initialised before touching any database
+        database = ctx.with_resource(Database(chosen.database_url))
+        before, steps = database.migrate()
+        if before.state == schema.UNVERSIONED:
+            say(ctx, "schema_stamped", revision=schema.BASELINE)
+        for step in steps:
+            say(ctx, "schema_applied", revision=step.revision)
+        head = ",".join(before.head)
+        done = steps or before.state == schema.UNVERSIONED
+        say(
+            ctx,
+            "schema_upgraded" if done else "schema_current",
+            head=head,
+            database=database.safe_url(),
+        )
 
     @group.command("serve", help=h("serve"), short_help=h("serve"))
     @click.option("--host", default="127.0.0.1", help=h("host"))
