@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from app.store import LocalStore
+from bench.report import write_json
 from sync.hlc import HybridClock
 from sync.ops import Op, new_id
 
@@ -279,8 +280,7 @@ def main(argv: list[str]) -> int:
         f"writes, {result['killed_mid_compaction']} kills mid-compaction, "
         f"{result['killed_while_opening']} while opening, {result['seconds']} s"
     )
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    write_json(args.json, result, indent=2, ensure_ascii=True)
     return 0 if result["unreadable"] == result["lost_acked"] == result["wrong"] == 0 else 1
 
 

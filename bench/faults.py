@@ -12,7 +12,6 @@ Keys: ``syncs``, ``faults_injected``, ``lost``, ``duplicated``, ``diverged`` (al
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import tempfile
@@ -24,8 +23,8 @@ from bench.audit import audit
 from bench.harness import LiveServer
 from bench.netem import FaultProxy, random_faults
 from bench.phones import Fleet, crew
-from bench.workload import Shift
-from sync.errors import SyncError
+from bench.report import aligned, write_json
+from bench.workload import shifts_and_syncs
 
 STALL_S = 0.5
 
@@ -64,15 +63,7 @@ def run(syncs: int, rate: float, db: str, seed: int) -> dict[str, Any]:
             fleet.sync_until_quiet()
             policy.on = True
             rng = random.Random(seed)
-            shifts = [Shift(p, random.Random(rng.random()), urgent_rate=0.1) for p in phones]
-            failed = 0
-            for _ in range(syncs):
-                i = rng.randrange(len(phones))
-                shifts[i].run(rng.randint(0, 4))
-                try:
-                    phones[i].sync()
-                except SyncError:
-                    failed += 1
+            failed = shifts_and_syncs(phones, syncs, rng, most=4)
             policy.on = False
             quiet_rounds = fleet.sync_until_quiet()
             result = audit(server, phones, fleet.created())
@@ -114,8 +105,7 @@ def table(r: dict[str, Any]) -> str:
         ("clean rounds to quiet", str(r["clean_rounds"])),
         ("seconds", str(r["seconds"])),
     ]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+    return aligned(rows)
 
 
 def main(argv: list[str]) -> int:
@@ -128,6 +118,5 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     result = run(args.syncs, args.rate, args.db, args.seed)
     print(table(result))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
+    write_json(args.json, result)
     return 0 if not (result["lost"] or result["duplicated"] or result["diverged"]) else 1

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import random
 import shutil
@@ -35,6 +34,7 @@ import httpx
 
 from bench.harness import LiveServer, enroll_many
 from bench.phones import MemoryReplica, Phone
+from bench.report import aligned, write_json
 from bench.workload import Shift
 from sync import protocol
 from sync.client import HttpTransport
@@ -349,8 +349,7 @@ def table(r: dict[str, Any]) -> str:
         ),
         ("load generator CPU", f"{r['client_cpu_s']:.1f} s"),
     ]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+    return aligned(rows)
 
 
 def main(argv: list[str]) -> int:
@@ -376,6 +375,5 @@ def main(argv: list[str]) -> int:
         args.keep_log,
     )
     print(table(result))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
+    write_json(args.json, result)
     return 0

@@ -29,6 +29,7 @@ from typing import Any
 from app.store import LocalStore
 from app.store.baseline import PlainTinyDB
 from app.store.files import sync_data
+from bench.report import write_json
 from sync.hlc import HybridClock
 from sync.ops import Op, new_id
 
@@ -43,8 +44,22 @@ def tinydb_samples(size: int) -> int:
     return 200 if size <= 1_000 else 60 if size <= 10_000 else 30
 
 
+def household_fields(n: int, buildings: int = 40, rooms: int = 2900) -> dict[str, Any]:
+    """The invented ≈400-byte household record number ``n`` (also the store tests' data)."""
+    building, unit, room = 1 + n % buildings, 1 + n % 4, 101 + n % rooms
+    return {
+        "place_id": f"pl-unit-{building:02d}-{unit}",
+        "building": f"{building}栋",
+        "unit": f"{unit}单元",
+        "room": str(room),
+        "address": f"观海轩 {building}栋 {unit}单元 {room}",
+        "phone": f"138{n % 100_000_000:08d}",
+        "control": "sealed",
+        "note": "家中有行动不便老人，采样需上门",
+    }
+
+
 def household_op(clock: HybridClock, n: int, entity_id: str | None = None) -> Op:
-    building, unit, room = 1 + n % 40, 1 + n % 4, 101 + n % 2900
     return Op(
         op_id=new_id("op-"),
         kind="household",
@@ -52,16 +67,7 @@ def household_op(clock: HybridClock, n: int, entity_id: str | None = None) -> Op
         hlc=clock.now(),
         device=DEVICE,
         member=MEMBER,
-        set={
-            "place_id": f"pl-unit-{building:02d}-{unit}",
-            "building": f"{building}栋",
-            "unit": f"{unit}单元",
-            "room": str(room),
-            "address": f"观海轩 {building}栋 {unit}单元 {room}",
-            "phone": f"138{n % 100_000_000:08d}",
-            "control": "sealed",
-            "note": "家中有行动不便老人，采样需上门",
-        },
+        set=household_fields(n),
     )
 
 
@@ -266,6 +272,5 @@ def main(argv: list[str]) -> int:
         for size in sizes:
             result["sizes"][str(size)] = bench_size(size, workdir, rng)
     print(table(result))
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_json(args.json, result, indent=2)
     return 0

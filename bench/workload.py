@@ -13,7 +13,7 @@ devices edit the same records concurrently. Every text is invented.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sync.domain import (
@@ -26,6 +26,7 @@ from sync.domain import (
     record_visit,
 )
 from sync.domain import transition as make_transition
+from sync.errors import SyncError
 from sync.ops import Op
 
 NOTES = (
@@ -238,3 +239,18 @@ class Shift:
                 )
             ops.append(op)
         return ops
+
+
+def shifts_and_syncs(phones: Sequence[Any], syncs: int, rng: random.Random, most: int) -> int:
+    """``syncs`` times: a random phone makes up to ``most`` changes of its shift, then syncs.
+    Returns how many of those syncs failed (with :class:`~sync.errors.SyncError`)."""
+    shifts = [Shift(p, random.Random(rng.random()), urgent_rate=0.1) for p in phones]
+    failed = 0
+    for _ in range(syncs):
+        i = rng.randrange(len(phones))
+        shifts[i].run(rng.randint(0, most))
+        try:
+            phones[i].sync()
+        except SyncError:
+            failed += 1
+    return failed

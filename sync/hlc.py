@@ -56,20 +56,52 @@ def wall_of(stamp: str) -> int:
 
 
 class HybridClock:
-    """A thread-safe HLC. ``now()`` stamps a local event; ``observe()`` folds in a remote one."""
+    """A thread-safe HLC. ``now()`` stamps a local event; ``observe()`` folds in a remote one.
 
-    def __init__(self, last: str | None = None, clock: Callable[[], int] = wall_ms) -> None:
-        self._clock = clock
+    With a :class:`ServerTime` (the phone's), the wall time comes from :meth:`ServerTime.wall`
+    and the clock never holds a time beyond :meth:`ServerTime.ceiling`: a clock that once read a
+    far-future date is wound back to the corrected wall time as soon as the server's time is
+    known, so one wrong date never sticks."""
+
+    def __init__(
+        self,
+        last: str | None = None,
+        clock: Callable[[], int] = wall_ms,
+        *,
+        server: ServerTime | None = None,
+    ) -> None:
+        self._clock = server.wall if server is not None else clock
+        self.server = server
         self._lock = threading.Lock()
         self._ms, self._counter = decode(last) if last else (0, 0)
+        self._rewound = False
 
     @property
     def last(self) -> str:
+        """The clock's state (what the phone persists), rewound first if it is beyond the
+        ceiling."""
         with self._lock:
+            self._rewind()
             return encode(self._ms, self._counter)
+
+    def _rewind(self) -> bool:
+        ceiling = self.server.ceiling() if self.server is not None else None
+        if ceiling is None or self._ms <= ceiling:
+            return False
+        self._ms, self._counter = min(self._clock(), ceiling), 0
+        self._rewound = True
+        return True
+
+    def take_rewound(self) -> bool:
+        """True once after the clock was wound back (stamps it made earlier may be too late)."""
+        with self._lock:
+            self._rewind()
+            rewound, self._rewound = self._rewound, False
+            return rewound
 
     def now(self) -> str:
         with self._lock:
+            self._rewind()
             wall = self._clock()
             if wall > self._ms:
                 self._ms, self._counter = wall, 0
@@ -80,6 +112,7 @@ class HybridClock:
     def observe(self, remote: str) -> str:
         r_ms, r_counter = decode(remote)
         with self._lock:
+            self._rewind()
             wall = self._clock()
             top = max(wall, self._ms, r_ms)
             if top == self._ms and top == r_ms:
@@ -99,3 +132,80 @@ class HybridClock:
             self._ms, self._counter = self._ms + 1, 0
         else:
             self._counter += 1
+
+
+#: how far ahead of the server's time an op's stamp may be before the server refuses it
+#: (``op.clock_ahead``); the server and the phone share this one number.
+AHEAD_WINDOW_MS = 10 * 60 * 1000
+#: the phone keeps its clock within this of the server's time it last saw: half the window, so a
+#: stamp made right up to its limit is still well inside what the server accepts.
+SAFE_AHEAD_MS = AHEAD_WINDOW_MS // 2
+
+
+class ServerTime:
+    """The server's time as this phone last saw it, carried forward by the local monotonic
+    clock (which a user setting the date does not move).
+
+    Only a *trusted* sighting (the signed ``server_time`` of a sealed answer) moves the clock
+    (:meth:`now`, :meth:`wall`, :meth:`ceiling`); any sighting, the unsigned ``X-Linli-Time``
+    header of a refusal too, feeds :meth:`skew` — what the phone shows, never what it stamps."""
+
+    def __init__(
+        self,
+        wall: Callable[[], int] = wall_ms,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._wall, self._monotonic = wall, monotonic
+        self._lock = threading.Lock()
+        self._seen: tuple[int, float] | None = None
+        self._hint: tuple[int, float] | None = None
+
+    def saw(self, server_ms: int, *, trusted: bool = True) -> None:
+        """Note the server's time ``server_ms``, received just now."""
+        with self._lock:
+            sighting = (server_ms, self._monotonic())
+            self._hint = sighting
+            if trusted:
+                self._seen = sighting
+
+    def _carried(self, sighting: tuple[int, float] | None) -> int | None:
+        if sighting is None:
+            return None
+        ms, at = sighting
+        return ms + max(0, int((self._monotonic() - at) * 1000))
+
+    def skew(self) -> int | None:
+        """Local wall − the server's estimated time now (ms; positive: this phone is ahead),
+        from the latest sighting; ``None`` before any."""
+        with self._lock:
+            server = self._carried(self._hint)
+        return None if server is None else self._wall() - server
+
+    def local_is_wrong(self) -> bool:
+        """True while the local wall clock is further than the window from the server's time."""
+        skew = self.skew()
+        return skew is not None and abs(skew) > AHEAD_WINDOW_MS
+
+    def now(self) -> int | None:
+        """The server's time now, estimated from the last trusted sighting; ``None`` before."""
+        with self._lock:
+            return self._carried(self._seen)
+
+    def wall(self) -> int:
+        """The wall time to stamp with: the local clock, unless it runs ahead of the server's
+        estimated time by more than :data:`SAFE_AHEAD_MS` (then the server's estimate); never
+        behind the server's estimate (a slow clock would lose every last-writer-wins tie)."""
+        local = self._wall()
+        server = self.now()
+        if server is None:
+            return local
+        if local > server + SAFE_AHEAD_MS:
+            return server
+        return max(local, server)
+
+    def ceiling(self) -> int | None:
+        """The largest wall time this phone's clock may hold (or persist): the server's estimated
+        time plus the whole :data:`AHEAD_WINDOW_MS` (a pulled op may be stamped that far ahead,
+        and an edit must stamp after what it edits); ``None`` before any server time was seen."""
+        server = self.now()
+        return None if server is None else server + AHEAD_WINDOW_MS

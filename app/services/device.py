@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,11 +19,12 @@ from typing import Any
 from app.services.observable import Observable
 from app.store import LocalStore
 from app.store.keyfile import check_new_pin
-from sync.client import Identity, SyncEngine, SyncSummary, Transport
-from sync.client.engine import ProgressFn
+from sync import hlc
+from sync.client import Identity, SyncEngine, SyncSummary, Transport, enroll
+from sync.client.engine import META_INFLIGHT, ProgressFn
 from sync.domain import changes, is_lead
 from sync.errors import StoreLocked, ValidationError
-from sync.hlc import HybridClock
+from sync.hlc import HybridClock, ServerTime
 from sync.ops import Op
 
 log = logging.getLogger(__name__)
@@ -34,12 +34,6 @@ META_HLC = "hlc"
 META_LANGUAGE = "language"
 
 TransportFactory = Callable[[str], Transport]
-
-#: Benchmark-only debug channel (``python -m bench app``): when this environment variable names a
-#: file, :meth:`Device.record` appends ``"<op id> <time.monotonic_ns()>"`` for each op right after
-#: its commit, so the benchmark can time a tap to the change being durable. Unset in normal use.
-BENCH_COMMIT_LOG_ENV = "LINLI_BENCH_COMMIT_LOG"
-_bench_commit_log = os.environ.get(BENCH_COMMIT_LOG_ENV) or None
 
 
 def _http(url: str) -> Transport:
@@ -58,6 +52,7 @@ class Device(Observable):
         transport_factory: TransportFactory = _http,
         idle_lock_s: float = 300.0,
         monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], int] = hlc.wall_ms,
     ) -> None:
         super().__init__()
         self.data_dir = data_dir
@@ -68,7 +63,10 @@ class Device(Observable):
         self.store: LocalStore | None = None
         self.identity: Identity | None = None
         self.engine: SyncEngine | None = None
-        self.clock = HybridClock()
+        #: the server's time as last seen, carried by the monotonic clock (see ``docs/security.md``,
+        #: "Clocks"): it corrects this phone's clock and says when the phone's date is wrong
+        self.server_time = ServerTime(wall, monotonic)
+        self.clock = HybridClock(server=self.server_time)
         self._last_touch = monotonic()
         self.wiped_reason: str | None = None
 
@@ -122,8 +120,7 @@ class Device(Observable):
                 raise ValidationError("device.already_enrolled")
             transport = self.transport_factory(server_url)
             check_new_pin(pin)  # refuse a bad PIN before spending the one-time code
-            probe = SyncEngine(_NoOutbox(), transport)
-            identity = probe.enroll(transport, code.strip(), label)
+            identity = enroll(transport, code.strip(), label)
             identity = dataclasses.replace(identity, server_url=server_url)
             store = LocalStore.create(self.data_dir, pin)
             store.set_meta(META_IDENTITY, identity.to_dict())
@@ -146,7 +143,7 @@ class Device(Observable):
 
     def _opened(self, store: LocalStore, identity: Identity, transport: Transport) -> None:
         self.store, self.identity = store, identity
-        self.clock = HybridClock(last=store.get_meta(META_HLC))
+        self.clock = HybridClock(last=store.get_meta(META_HLC), server=self.server_time)
         self.engine = SyncEngine(_ClockedOutbox(store, self.clock), transport, identity)
         self._last_touch = self._monotonic()
         self.wiped_reason = None
@@ -223,10 +220,7 @@ class Device(Observable):
     def record(self, *ops: Op) -> list[dict[str, Any]]:
         """Keep changes durably (data + outbox in one atomic write); returns the new records."""
         self.touch()
-        records = self.require_store().record_changes(list(ops))
-        if _bench_commit_log is not None:
-            _log_commit(_bench_commit_log, ops)
-        return records
+        return self.require_store().record_changes(list(ops))
 
     def change(
         self,
@@ -240,29 +234,73 @@ class Device(Observable):
 
     # ------------------------------------------------------------------ sync
 
+    @property
+    def clock_wrong(self) -> bool:
+        """True while this phone's date and time are further than the server's window from the
+        server's time (the sync screen says so, and what to do)."""
+        return self.server_time.local_is_wrong()
+
     def sync(self, progress: ProgressFn | None = None) -> SyncSummary:
+        """Sync; ops the server refused as ``op.clock_ahead`` are re-stamped from the corrected
+        clock and sent again in the same call (nothing is dropped)."""
         engine = self.engine
         if engine is None:
             raise StoreLocked()
-        summary = engine.sync(progress)
+        summary = self._sync_once(engine, progress)
+        if self._restamp(summary.clock_ahead):
+            again = self._sync_once(engine, progress)
+            summary = _joined(summary, again)
+        return summary
+
+    def _sync_once(self, engine: SyncEngine, progress: ProgressFn | None) -> SyncSummary:
+        try:
+            summary = engine.sync(progress)
+        finally:
+            if engine.header_time is not None:
+                self.server_time.saw(engine.header_time, trusted=False)
+                engine.header_time = None
+        if summary.server_time:
+            self.server_time.saw(summary.server_time)
+            self.clock.observe(hlc.encode(summary.server_time, 0))
         store = self.store
-        if store is not None and summary.server_time:
-            self.clock.observe(_hlc_from_ms(summary.server_time))
+        if store is not None:
             store.set_meta(META_HLC, self.clock.last)
         return summary
 
+    def _restamp(self, refused: Sequence[str]) -> bool:
+        """Re-stamp the pending ops refused as ``op.clock_ahead`` or stamped past the ceiling,
+        and correct far-future stamps in records (one atomic write). True if any op changed."""
+        store, server_now = self.store, self.server_time.now()
+        ceiling = self.server_time.ceiling()
+        if store is None or server_now is None or ceiling is None:
+            return False
+        if store.get_meta(META_INFLIGHT) is not None:
+            return False  # a batch is in flight: it must be re-sent exactly as it was
+        wanted = set(refused) | {
+            op.op_id for op in store.pending_ops() if hlc.wall_of(op.hlc) > ceiling
+        }
+        rewound = self.clock.take_rewound()
+        if not wanted and not rewound:
+            return False
+        changed = store.restamp(wanted, self.clock.now, ceiling, hlc.encode(server_now, 0))
+        store.set_meta(META_HLC, self.clock.last)
+        if changed:
+            log.warning("re-stamped %d pending op(s) after a wrong clock", changed)
+        return changed > 0
 
-def _log_commit(path: str, ops: Sequence[Op]) -> None:
-    """The benchmark's commit timestamps (see :data:`BENCH_COMMIT_LOG_ENV`); op ids only."""
-    now = time.monotonic_ns()
-    with open(path, "a", encoding="ascii") as out:
-        out.write("".join(f"{op.op_id} {now}\n" for op in ops))
 
-
-def _hlc_from_ms(ms: int) -> str:
-    from sync.hlc import encode
-
-    return encode(ms, 0)
+def _joined(first: SyncSummary, then: SyncSummary) -> SyncSummary:
+    """One summary of two syncs run back to back."""
+    return dataclasses.replace(
+        then,
+        sent=first.sent + then.sent,
+        acked=first.acked + then.acked,
+        received=first.received + then.received,
+        rejected=first.rejected + then.rejected,
+        receipts=first.receipts + then.receipts,
+        round_trips=first.round_trips + then.round_trips,
+        clock_ahead=then.clock_ahead,
+    )
 
 
 class _ClockedOutbox:
@@ -298,31 +336,3 @@ class _ClockedOutbox:
 
     def set_meta(self, key: str, value: Any) -> None:
         self.store.set_meta(key, value)
-
-
-class _NoOutbox:
-    """The outbox of a device that has no store yet (enrollment only)."""
-
-    def pending_ops(self, limit: int | None = None) -> list[Op]:
-        return []
-
-    def pending_count(self) -> int:
-        return 0
-
-    def acknowledge(self, op_ids: Any) -> int:
-        return 0
-
-    def apply_remote(self, ops: Any, cursor: str | None) -> int:
-        return 0
-
-    def cursor(self) -> str | None:
-        return None
-
-    def add_receipt(self, receipt: Any) -> None:
-        return None
-
-    def get_meta(self, key: str, default: Any = None) -> Any:
-        return default
-
-    def set_meta(self, key: str, value: Any) -> None:
-        return None

@@ -44,6 +44,8 @@ class SyncStatus:
     last_summary: SyncSummary | None = None
     last_error: LinliError | None = None
     rejections: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    #: this phone's date is further than the server's window from the server's time
+    clock_wrong: bool = False
 
     @property
     def last_sync_label(self) -> str | None:
@@ -138,7 +140,13 @@ class SyncService(Observable):
             self._revoked(exc)
             return None
         except (SyncError, StoreLocked) as exc:
-            self._set(syncing=False, progress=None, online=False, last_error=exc)
+            self._set(
+                syncing=False,
+                progress=None,
+                online=False,
+                last_error=exc,
+                clock_wrong=self.device.clock_wrong,
+            )
             if manual:
                 raise
             return None
@@ -155,16 +163,19 @@ class SyncService(Observable):
             last_summary=summary,
             pending=store.pending_count() if store is not None else 0,
             rejections=tuple(engine.rejections()) if engine is not None else (),
+            clock_wrong=self.device.clock_wrong,
         )
         return summary
 
     def _due(self) -> bool:
-        """Pending changes, or no sync for ``stale_s``."""
+        """Pending changes, or no sync for ``stale_s`` (or a last sync "in the future": it was
+        timed by a clock that has since been set right)."""
         self._refresh_pending()
         last = self.status.last_sync_ms
-        return (
-            self.status.pending > 0 or last is None or self._wall_ms() - last > self.stale_s * 1000
-        )
+        if self.status.pending > 0 or last is None:
+            return True
+        now = self._wall_ms()
+        return now - last > self.stale_s * 1000 or last > now
 
     def _progress(self, step: SyncProgress) -> None:
         self._set(progress=step.fraction)

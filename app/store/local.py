@@ -8,6 +8,7 @@ never holds a stored dict. Queries take plain mappings and predicates; TinyDB st
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from app.store import codec
 from app.store.engine import StoreEngine
 from app.store.journal import Changes
+from app.store.restamp import correct_record
 from app.store.tables import KINDS, META, OUTBOX, RECEIPTS
 from sync import merge
 from sync.domain import validate_op
@@ -181,6 +183,37 @@ class LocalStore(StoreEngine):
                 del self._outbox_index[op_id]
         self._notify({OUTBOX})
         return len(keys)
+
+    def restamp(
+        self, op_ids: Iterable[str], stamp: Callable[[], str], ceiling_ms: int, floor: str
+    ) -> int:
+        """Give the pending ops ``op_ids`` new stamps from ``stamp`` (a corrected clock's
+        ``now``), oldest first, keeping their ids and outbox places; correct the stamps they
+        left in their records, and lower every other stamp past ``ceiling_ms`` to ``floor``
+        (see :mod:`app.store.restamp`) — all in one atomic write. Returns how many ops changed.
+        """
+        wanted = set(op_ids)
+        with self._lock:
+            self._check_open()
+            changes: Changes = []
+            renamed: dict[str, str] = {}
+            for key, doc in self._tables.docs(OUTBOX).items():
+                op = Op.from_dict(doc)
+                if op.op_id not in wanted:
+                    continue
+                fresh = dataclasses.replace(op, hlc=stamp())
+                renamed[merge.stamp_of(op)] = merge.stamp_of(fresh)
+                changes.append((OUTBOX, key, op_document(fresh)))
+            for kind in KINDS:
+                for entity_id, doc in self._tables.docs(kind).items():
+                    fixed = correct_record(doc, renamed, ceiling_ms, floor)
+                    if fixed is not None:
+                        changes.append((kind, entity_id, fixed))
+            if changes:
+                self._commit(changes)
+        if changes:
+            self._notify({kind for kind, _key, _doc in changes})
+        return len(renamed)
 
     def apply_remote(self, ops: Iterable[Op], cursor: str | None) -> int:
         """Merge ops pulled from the server (no outbox entries) and store ``cursor``, in one

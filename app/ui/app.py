@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
+from collections.abc import Callable
 
 import flet as ft
 
 from app import i18n
 from app.services.device import META_LANGUAGE, Device
+from app.services.observable import Call, Observable
 from app.services.sync_service import SyncService
 from app.ui import theme
 from app.ui.context import UiContext
@@ -21,6 +25,26 @@ def all_routes() -> list[Route]:
     from app.ui.views import access, field, settings, team
 
     return [*access.ROUTES, *field.ROUTES, *team.ROUTES, *settings.ROUTES]
+
+
+def on_loop(loop: asyncio.AbstractEventLoop) -> Callable[[Call], None]:
+    """Run each call on ``loop`` (the UI's): at once when already there, else queued in order.
+    So a change announced by the background sync or the idle timer redraws screens only from the
+    UI thread, never at the same time as a tap's own redraw."""
+
+    def deliver(call: Call) -> None:
+        here = False
+        with contextlib.suppress(RuntimeError):
+            here = asyncio.get_running_loop() is loop
+        if not here:
+            try:
+                loop.call_soon_threadsafe(call)
+                return
+            except RuntimeError:  # the loop is closed: the app is shutting down
+                pass
+        call()
+
+    return deliver
 
 
 def start_route(device: Device) -> str:
@@ -51,6 +75,8 @@ class PhoneApp:
         threading.Thread(target=self._idle_watch, name="linli-idle", daemon=True).start()
 
     def __call__(self, page: ft.Page) -> None:
+        if Observable.deliver is None:  # the first screen: all screens share the server's loop
+            Observable.deliver = on_loop(asyncio.get_running_loop())
         page.title = i18n.tr("ui.app.title")
         page.data = self.server_url
         theme.apply(page)

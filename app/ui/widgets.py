@@ -13,6 +13,7 @@ import flet as ft
 from app.i18n import tr
 from app.ui import theme
 from app.ui.router import Cleanup, Screen
+from app.viewmodels.base import clock_warning
 from sync.domain.vocab import LEAD_ROLES
 
 
@@ -105,6 +106,12 @@ def sync_bar(ctx: Any) -> tuple[ft.Control, Cleanup]:
     """Always-visible sync state: online/offline, pending changes, last sync, progress."""
     dot = ft.Container(width=10, height=10, border_radius=5)
     label = ft.Text(size=12)
+    clock = ft.Text(size=12, color=theme.WARN)
+    clock_row = ft.Container(
+        ft.Semantics(content=clock, identifier="sync-clock-wrong"),
+        padding=ft.Padding.symmetric(horizontal=12, vertical=2),
+        visible=False,
+    )
     progress = ft.ProgressBar(value=None, visible=False)
 
     def render() -> None:
@@ -115,6 +122,8 @@ def sync_bar(ctx: Any) -> tuple[ft.Control, Cleanup]:
         label.value = tr("ui.sync.bar", state=state, pending=s.pending, last=last)
         progress.visible = s.syncing
         progress.value = s.progress
+        warning = clock_warning(s)
+        clock_row.visible, clock.value = warning is not None, warning or ""
 
     def on_change() -> None:
         render()
@@ -136,6 +145,7 @@ def sync_bar(ctx: Any) -> tuple[ft.Control, Cleanup]:
                 on_click=open_sync,
                 ink=True,
             ),
+            clock_row,
             progress,
         ],
         spacing=0,

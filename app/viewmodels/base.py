@@ -7,12 +7,20 @@ from typing import Any, NamedTuple, Protocol
 
 from app.i18n import language, tr
 from app.services.observable import Observable
-from app.services.sync_service import SyncService
+from app.services.sync_service import SyncService, SyncStatus
 from sync import i18n
 from sync.client import SyncSummary
 from sync.errors import LinliError
 
-__all__ = ["Navigator", "Observable", "SyncOutcome", "ViewModel", "error_text", "sync_now_text"]
+__all__ = [
+    "Navigator",
+    "Observable",
+    "SyncOutcome",
+    "ViewModel",
+    "clock_warning",
+    "error_text",
+    "sync_now_text",
+]
 
 
 class Navigator(Protocol):
@@ -51,6 +59,11 @@ def error_text(exc: BaseException, **_: Any) -> str:
     if isinstance(exc, LinliError):
         return exc.describe(language())
     return i18n.t("error.internal", language())
+
+
+def clock_warning(status: SyncStatus) -> str | None:
+    """The sync bar's and sync screen's "this phone's clock is wrong" text, while it is."""
+    return tr("ui.clock.wrong") if status.clock_wrong else None
 
 
 def sync_now_text(sync: SyncService, *, busy_key: str, done_key: str) -> SyncOutcome:

@@ -13,7 +13,8 @@ from typing import Any
 from app.i18n import language, tr
 from app.services.device import Device
 from app.services.sync_service import SyncService
-from app.viewmodels.base import error_text
+from app.viewmodels.base import Navigator, ViewModel, error_text
+from app.viewmodels.timefmt import Clock
 from sync import i18n
 from sync.domain import ENUMS, KINDS, field_label, kind_label, label
 from sync.errors import LinliError
@@ -139,3 +140,30 @@ def dismiss_rejection(device: Device, op_id: str) -> None:
     kept = list(store.get_meta(META_DISMISSED, []) or [])
     if op_id not in kept:
         store.set_meta(META_DISMISSED, [*kept, op_id][-1000:])
+
+
+class FieldListViewModel(ViewModel):
+    """A field list screen (home, requests): redrawn by :meth:`refresh` when the phone's data
+    changes and when a sync brings new rejections of this phone's changes."""
+
+    def __init__(
+        self, device: Device, nav: Navigator, sync: SyncService | None, now: Clock
+    ) -> None:
+        super().__init__()
+        self.device, self.nav, self.sync, self.now = device, nav, sync, now
+        self._rejection_count = -1
+        self.watch(device, self.refresh)
+        if sync is not None:
+            self.watch(sync, self._sync_changed)
+
+    def refresh(self) -> None:
+        raise NotImplementedError
+
+    def _sync_changed(self) -> None:
+        if self.sync is not None and len(self.sync.status.rejections) != self._rejection_count:
+            self.refresh()
+
+    def _rejections_seen(self) -> None:
+        """Note how many rejections this refresh showed (see :meth:`_sync_changed`)."""
+        if self.sync is not None:
+            self._rejection_count = len(self.sync.status.rejections)

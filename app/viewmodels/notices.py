@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from app.i18n import language, tr
 from app.services.device import Device
-from app.viewmodels.base import Navigator, Observable
+from app.viewmodels.base import Navigator, Observable, ViewModel
 from app.viewmodels.field_common import tel_url
 from app.viewmodels.timefmt import Clock, local_time, utc_now
 from sync.domain import label
@@ -61,7 +61,7 @@ def mark_read(device: Device, notice_id: str) -> bool:
     return True
 
 
-class NoticesViewModel(Observable):
+class NoticesViewModel(ViewModel):
     """State of the ``/notices`` tab."""
 
     def __init__(self, device: Device, nav: Navigator, *, now: Clock = utc_now) -> None:
@@ -69,11 +69,8 @@ class NoticesViewModel(Observable):
         self.device, self.nav, self.now = device, nav, now
         self.rows: list[NoticeRow] = []
         self.unread = 0
-        self._unsubscribe = device.subscribe(self.refresh)
+        self.watch(device, self.refresh)
         self.refresh()
-
-    def close(self) -> None:
-        self._unsubscribe()
 
     def refresh(self) -> None:
         if self.device.store is None:
@@ -152,18 +149,15 @@ class NoticeViewModel(Observable):
         return local_time((self.notice or {}).get("published_at"), self.now())
 
 
-class ContactsViewModel(Observable):
+class ContactsViewModel(ViewModel):
     """State of ``/contacts``: the team's own contacts first, then the community's."""
 
     def __init__(self, device: Device, nav: Navigator) -> None:
         super().__init__()
         self.device, self.nav = device, nav
         self.rows: list[ContactRow] = []
-        self._unsubscribe = device.subscribe(self.refresh)
+        self.watch(device, self.refresh)
         self.refresh()
-
-    def close(self) -> None:
-        self._unsubscribe()
 
     def refresh(self) -> None:
         if self.device.store is None:

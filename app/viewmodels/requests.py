@@ -10,8 +10,8 @@ from typing import Any, Final
 from app.i18n import language, tr
 from app.services.device import Device
 from app.services.sync_service import SyncService
-from app.viewmodels.base import Navigator, ViewModel
-from app.viewmodels.field_common import current_rejections, household_label
+from app.viewmodels.base import Navigator
+from app.viewmodels.field_common import FieldListViewModel, current_rejections, household_label
 from app.viewmodels.timefmt import Clock, countdown_text, utc_now
 from sync.domain import URGENCY_RANK, URGENT_LEVELS, attention, label, options, sla_remaining
 
@@ -43,7 +43,7 @@ def member_names(device: Device) -> dict[str, str]:
     return {m["id"]: str(m.get("name") or m["id"]) for m in device.find("member")}
 
 
-class RequestListViewModel(ViewModel):
+class RequestListViewModel(FieldListViewModel):
     """State of the ``/requests`` tab. Call :meth:`close` when the screen goes; call
     :meth:`refresh` now and then so the countdowns move."""
 
@@ -55,17 +55,12 @@ class RequestListViewModel(ViewModel):
         *,
         now: Clock = utc_now,
     ) -> None:
-        super().__init__()
-        self.device, self.nav, self.sync, self.now = device, nav, sync, now
+        super().__init__(device, nav, sync, now)
         self.status_filter: str | None = OPEN
         self.urgency_filter: str | None = None
         self.rows: list[RequestRow] = []
         self.open_count = 0
         self.overdue_count = 0
-        self.watch(device, self.refresh)
-        if sync is not None:
-            self.watch(sync, self._sync_changed)
-        self._rejection_count = -1
         self.refresh()
 
     def status_options(self) -> list[tuple[str, str]]:
@@ -108,10 +103,6 @@ class RequestListViewModel(ViewModel):
             return False
         return not self.urgency_filter or r.get("urgency") == self.urgency_filter
 
-    def _sync_changed(self) -> None:
-        if self.sync is not None and len(self.sync.status.rejections) != self._rejection_count:
-            self.refresh()
-
     def refresh(self) -> None:
         if self.device.store is None:
             return
@@ -120,8 +111,7 @@ class RequestListViewModel(ViewModel):
         self.open_count = sum(_is_open(r) for r in scoped)
         self.overdue_count = sum(attention.is_overdue(r, now) for r in scoped)
         wanted = [r for r in scoped if self._wanted(r)]
-        if self.sync is not None:
-            self._rejection_count = len(self.sync.status.rejections)
+        self._rejections_seen()
         rejected = {e for k, e in current_rejections(self.device, self.sync) if k == "request"}
         ids = {r.get("household_id") for r in wanted}
         households = {

@@ -17,8 +17,13 @@ from typing import Any
 from app.i18n import language, tr
 from app.services.device import Device
 from app.services.sync_service import SyncService
-from app.viewmodels.base import Navigator, ViewModel
-from app.viewmodels.field_common import current_rejections, household_label, natural_key
+from app.viewmodels.base import Navigator
+from app.viewmodels.field_common import (
+    FieldListViewModel,
+    current_rejections,
+    household_label,
+    natural_key,
+)
 from app.viewmodels.timefmt import Clock, is_today, local_time, utc_now
 from sync.domain import (
     PRIORITY_RANK,
@@ -88,7 +93,7 @@ def on_today(assignment: Mapping[str, Any], now: datetime) -> bool:
     return is_today(last, now) or is_today(assignment.get("due"), now)
 
 
-class ShiftViewModel(ViewModel):
+class ShiftViewModel(FieldListViewModel):
     """State of the home tab. Call :meth:`close` when the screen goes."""
 
     def __init__(
@@ -99,18 +104,13 @@ class ShiftViewModel(ViewModel):
         *,
         now: Clock = utc_now,
     ) -> None:
-        super().__init__()
-        self.device, self.nav, self.sync, self.now = device, nav, sync, now
+        super().__init__(device, nav, sync, now)
         self.scope = MINE
         self.query = ""
         self.filters: dict[str, str | None] = dict.fromkeys(FILTERS)
         self.groups: list[BuildingGroup] = []
         self.counts = Progress()
         self.shown = 0
-        self._rejection_count = -1
-        self.watch(device, self.refresh)
-        if sync is not None:
-            self.watch(sync, self._sync_changed)
         self.refresh()
 
     # ------------------------------------------------------------------ choices
@@ -155,10 +155,6 @@ class ShiftViewModel(ViewModel):
 
     # ------------------------------------------------------------------ data
 
-    def _sync_changed(self) -> None:
-        if self.sync is not None and len(self.sync.status.rejections) != self._rejection_count:
-            self.refresh()
-
     def _in_scope(self, assignment: Mapping[str, Any]) -> bool:
         if self.scope == TEAM:
             team = self.device.team_id
@@ -172,8 +168,7 @@ class ShiftViewModel(ViewModel):
         found = self.device.find(
             "assignment", predicate=lambda a: self._in_scope(a) and on_today(a, now)
         )
-        if self.sync is not None:
-            self._rejection_count = len(self.sync.status.rejections)
+        self._rejections_seen()
         rejected = {e for k, e in current_rejections(self.device, self.sync) if k == "assignment"}
         households = self._households({a.get("target_id") for a in found})
         residents = self._residents(set(households))

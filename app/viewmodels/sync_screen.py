@@ -14,7 +14,7 @@ from typing import Any
 
 from app.i18n import language, tr
 from app.services.sync_service import SyncService, SyncStatus
-from app.viewmodels.base import Navigator, ViewModel, sync_now_text
+from app.viewmodels.base import Navigator, ViewModel, clock_warning, sync_now_text
 from app.viewmodels.timefmt import ms_label
 from sync import i18n
 from sync.client import SyncSummary
@@ -140,6 +140,11 @@ class SyncScreenViewModel(ViewModel):
         if s.online is None:
             return tr("ui.syncpage.state_unknown")
         return tr("ui.sync.online") if s.online else tr("ui.syncpage.state_offline")
+
+    @property
+    def clock_warning(self) -> str | None:
+        """What to do while this phone's date and time are wrong; ``None`` when they are right."""
+        return clock_warning(self.status)
 
     @property
     def last_sync(self) -> str:

@@ -2,6 +2,7 @@
 
 - :mod:`.engine` — :class:`SyncEngine`, :class:`SyncSummary`, :class:`SyncProgress`,
   :class:`DeviceRevoked`;
+- :mod:`.enrollment` — :func:`enroll` (transport, code, label) → :class:`Identity`;
 - :mod:`.identity` — the enrolled :class:`Identity` (saved by the app, encrypted);
 - :mod:`.batching` — the priority lane and batch sizes;
 - :mod:`.ports` — :class:`OutboxPort` (the phone store) and :class:`Transport`;
@@ -11,6 +12,7 @@
 
 from sync.client.backoff import full_jitter
 from sync.client.engine import DeviceRevoked, SyncEngine, SyncProgress, SyncSummary
+from sync.client.enrollment import enroll
 from sync.client.identity import Identity
 from sync.client.ports import OutboxPort, Transport, TransportResponse
 from sync.client.transport import HttpTransport
@@ -25,5 +27,6 @@ __all__ = [
     "SyncSummary",
     "Transport",
     "TransportResponse",
+    "enroll",
     "full_jitter",
 ]

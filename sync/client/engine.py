@@ -4,6 +4,12 @@ Guarantees (see ``docs/protocol.md``, "The client"):
 
 - an op leaves the outbox only after a response that verified under the pinned server key names
   it as acked or rejected; rejected ops are recorded in meta ``rejections`` first;
+- a TEMPORARY refusal (:data:`TEMPORARY_REFUSALS`: ``op.clock_ahead``) drops nothing: the op
+  stays in the outbox and is listed in :attr:`SyncSummary.clock_ahead` for the app to re-stamp
+  from a corrected clock and send again;
+- the server's time of every answer (the ``X-Linli-Time`` header, refusals included) is kept in
+  :attr:`SyncEngine.header_time`; the signed one of the last sealed answer in
+  :attr:`SyncSummary.server_time`;
 - the batch counter and the in-flight batch are persisted BEFORE a batch is sent; after a lost
   response the next sync re-sends the same batch (same id, counter and ops) first, so the server
   answers with the same acks and receipt;
@@ -14,7 +20,7 @@ Guarantees (see ``docs/protocol.md``, "The client"):
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,12 +38,15 @@ from sync.client.identity import Identity
 from sync.client.ports import OutboxPort, Transport, TransportResponse
 from sync.errors import SyncError
 from sync.ops import Op, new_id
+from sync.protocol.messages import TIME_HEADER, parse_time_header
 
 META_COUNTER = "sync.counter"
 META_INFLIGHT = "sync.inflight"
 META_REJECTIONS = "rejections"
 MAX_KEPT_REJECTIONS = 1000
 PRIORITY_PULL_LIMIT = 100
+#: refusals that say "not now", not "never": the op stays queued
+TEMPORARY_REFUSALS = frozenset({"op.clock_ahead"})
 
 
 class DeviceRevoked(SyncError):
@@ -71,6 +80,8 @@ class SyncSummary:
     more: bool = False
     pending: int = 0
     server_time: int | None = None
+    #: ops refused as ``op.clock_ahead``: still in the outbox, to re-stamp and send again
+    clock_ahead: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +138,8 @@ class SyncEngine:
         self.max_round_trips = max_round_trips
         self._clock = clock
         self._lock = threading.Lock()
+        #: the server's time from the ``X-Linli-Time`` header of its last answer (unsigned)
+        self.header_time: int | None = None
 
     # ------------------------------------------------------------ enrollment
 
@@ -136,35 +149,17 @@ class SyncEngine:
         ``target`` is the server URL or a transport. The server's answer must carry a MAC made
         with the code (``enroll.bad_mac`` otherwise); its keys are pinned from then on.
         """
+        from sync.client.enrollment import enroll
+
         if isinstance(target, str):
             from sync.client.transport import HttpTransport
 
             transport: Transport = HttpTransport(target)
         else:
             transport = target
-        keys = protocol.DeviceKeys.generate()
-        secret = protocol.enroll_secret(code)
-        body = protocol.canonical_json(protocol.enroll_request(secret, keys, label))
-        answer = transport.post(protocol.ENROLL_PATH, body, protocol.JSON_CONTENT_TYPE)
-        if answer.status != 200:
-            raise _unverified_problem(answer)
-        try:
-            raw = json.loads(answer.body)
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise SyncError("sync.malformed", reason="enroll answer") from exc
-        resp = protocol.parse_enroll_response(secret, raw)
-        identity = Identity(
-            device_id=resp.device_id,
-            member_id=resp.member_id,
-            name=resp.name,
-            role=resp.role,
-            team_id=resp.team_id,
-            keys=keys,
-            server_signing_public=resp.server_signing_public,
-            server_sealing_public=resp.server_sealing_public,
-            server_url=target if isinstance(target, str) else None,
-            enrolled_at=resp.server_time,
-        )
+        identity = enroll(transport, code, label)
+        if isinstance(target, str):
+            identity = dataclasses.replace(identity, server_url=target)
         self.identity, self.transport = identity, transport
         return identity
 
@@ -278,6 +273,9 @@ class _Run:
         answer = self.transport.post(protocol.SYNC_PATH, body, protocol.SYNC_CONTENT_TYPE)
         self.summary.round_trips += 1
         self.summary.sent += len(batch.ops)
+        seen = parse_time_header(answer.header(TIME_HEADER))
+        if seen is not None:
+            self.engine.header_time = seen
         if answer.status != 200:
             raise self._problem(answer)
         resp = protocol.open_response(
@@ -290,7 +288,9 @@ class _Run:
         sent = {op.op_id: op for op in ops}
         acked = [op_id for op_id in dict.fromkeys(resp.acks) if op_id in sent]
         acked_set = set(acked)
-        rejected = [r for r in resp.rejected if r.op_id in sent and r.op_id not in acked_set]
+        refused = [r for r in resp.rejected if r.op_id in sent and r.op_id not in acked_set]
+        rejected = [r for r in refused if r.code not in TEMPORARY_REFUSALS]
+        later = [r.op_id for r in refused if r.code in TEMPORARY_REFUSALS]
         if rejected:
             self._record_rejections(resp.batch_id, rejected, sent)
         if resp.receipt is not None:
@@ -303,6 +303,7 @@ class _Run:
         s = self.summary
         s.acked += len(acked)
         s.rejected.extend(rejected)
+        s.clock_ahead.extend(op_id for op_id in later if op_id not in s.clock_ahead)
         s.received += len(resp.changes)
         s.server_time = resp.server_time
 

@@ -5,7 +5,8 @@
 - :mod:`.messages` — headers, :class:`SyncRequest`, :class:`SyncResponse`, receipts;
 - :mod:`.envelope` — the sealed + signed body of ``POST /v1/sync`` and its reply;
 - :mod:`.problems` — signed error bodies;
-- :mod:`.enrollment` — ``POST /v1/enroll``: code proof and the MAC over the server's keys.
+- :mod:`.enrollment` — ``POST /v1/enroll``: code proof, the MAC over the server's keys, the label
+  and member details sealed under the code (enrollment message version 2).
 
 Everything is re-exported here: ``from sync import protocol; protocol.open_request(...)``. The
 byte-level description, enough to write another client, is ``docs/protocol.md``. Every failure
@@ -13,6 +14,7 @@ to read a peer's message raises :class:`sync.errors.SyncError` with a specific c
 """
 
 from sync.protocol.enrollment import (
+    ENROLL_VERSION,
     EnrollRequest,
     EnrollResponse,
     EnrollSecret,
@@ -22,6 +24,7 @@ from sync.protocol.enrollment import (
     enroll_response,
     enroll_secret,
     normalize_code,
+    open_enroll_label,
     parse_enroll_request,
     parse_enroll_response,
     verify_enroll_request,
@@ -77,6 +80,7 @@ from sync.protocol.wire import (
 __all__ = [
     "DEFAULT_PULL_LIMIT",
     "ENROLL_PATH",
+    "ENROLL_VERSION",
     "HEALTH_PATH",
     "JSON_CONTENT_TYPE",
     "MAX_BODY_BYTES",
@@ -113,6 +117,7 @@ __all__ = [
     "make_receipt",
     "normalize_code",
     "now_ms",
+    "open_enroll_label",
     "open_request",
     "open_response",
     "parse_enroll_request",

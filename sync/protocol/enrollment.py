@@ -1,4 +1,9 @@
-"""Enrollment: a device proves it holds a one-time code; the server MACs its keys with it."""
+"""Enrollment: a device proves it holds a one-time code; the server MACs its keys with it.
+
+Version 2 (:data:`ENROLL_VERSION`) seals what is personal under keys derived from the code: the
+device's label in the request, the member's ids, name, role and team in the answer (AES-256-GCM,
+padded to 512-byte blocks). A listener without the code learns only that an enrollment happened.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,17 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from sync.crypto import sealing, signing
-from sync.crypto.symmetric import hkdf_expand
+from sync.crypto.symmetric import Aead, AuthenticationFailed, hkdf_expand
 from sync.errors import SyncError, ValidationError
+from sync.protocol.envelope import strict_json
 from sync.protocol.keys import DeviceKeys, ServerKeys
 from sync.protocol.wire import (
-    PROTOCOL_VERSION,
     b64d,
     b64e,
     canonical_json,
-    check_version,
     get_field,
     malformed,
     now_ms,
@@ -29,12 +33,22 @@ from sync.protocol.wire import (
 # server can find the code), ``request_key`` (the device's proof that it holds the code, binding
 # its public keys) and ``response_key`` (the server's MAC over its answer, binding the server
 # keys the device will pin). Someone who sees the exchange but not the code can neither enroll
-# their own keys with it nor swap the server's keys.
+# their own keys with it nor swap the server's keys. The sealing keys are expanded from the two
+# stored keys (``label_key`` from ``request_key``, ``answer_key`` from ``response_key``), so a
+# code issued before version 2 seals and opens like a new one.
 
 _ENROLL_SALT = b"linli enroll v1"
 _ENROLL_SCRYPT_N = 2**12
 _MAX_LABEL = 100
 _ENROLL_FIELDS = ("device_id", "member_id", "name", "role")
+
+#: Version 2 seals the label and the member details (version 1, their clear form, is refused).
+ENROLL_VERSION: Final = 2
+_PAD = 512  # sealed JSON is padded with spaces to a multiple of this: lengths say nothing
+_REQUEST_AAD = b"linli enroll v2 request\x00"
+_ANSWER_AAD = b"linli enroll v2 answer\x00"
+_REQUEST_PUBLIC = ("v", "code_id", "signing_public", "sealing_public")
+_ANSWER_PUBLIC = ("v", "server_signing_public", "server_sealing_public", "server_time")
 
 
 def normalize_code(code: str) -> str:
@@ -65,6 +79,14 @@ def enroll_secret(code: str | EnrollSecret) -> EnrollSecret:
     )
 
 
+def _label_key(secret: EnrollSecret) -> bytes:
+    return hkdf_expand(secret.request_key, b"linli enroll v2 label key")
+
+
+def _answer_key(secret: EnrollSecret) -> bytes:
+    return hkdf_expand(secret.response_key, b"linli enroll v2 answer key")
+
+
 def enroll_code_id(code: str | EnrollSecret) -> str:
     """What the server stores next to a code to find it when a device enrolls."""
     return enroll_secret(code).code_id
@@ -75,15 +97,48 @@ def _mac(key: bytes, body: Mapping[str, Any], drop: str) -> str:
     return b64e(hmac.new(key, canonical_json(rest), hashlib.sha256).digest())
 
 
+def _seal(key: bytes, context: bytes, content: Mapping[str, Any], bound: Mapping[str, Any]) -> str:
+    """``content`` as padded canonical JSON, AES-256-GCM under ``key``, bound to ``bound``."""
+    plain = canonical_json(content)
+    plain += b" " * (-len(plain) % _PAD)
+    return b64e(Aead(key).seal(plain, context + canonical_json(bound)))
+
+
+def _open(key: bytes, context: bytes, body: Mapping[str, Any], bound: Mapping[str, Any]) -> Any:
+    """The JSON object sealed by :func:`_seal`; ``sync.cannot_open`` if it does not open."""
+    blob = b64d(body.get("sealed"), "sealed")
+    try:
+        plain = Aead(key).open(blob, context + canonical_json(bound))
+    except AuthenticationFailed as exc:
+        raise SyncError("sync.cannot_open") from exc
+    content = strict_json(plain, "enroll")
+    if len(plain) % _PAD or not isinstance(content, dict):
+        raise malformed("sealed")
+    return content
+
+
+def _public(body: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {k: body.get(k) for k in fields}
+
+
+def _check_version(body: Mapping[str, Any]) -> None:
+    """Only :data:`ENROLL_VERSION` is accepted: a clear version-1 body is ``sync.bad_version``."""
+    v = body.get("v")
+    if type(v) is not int or v != ENROLL_VERSION:
+        raise SyncError("sync.bad_version", got=str(v), want=ENROLL_VERSION)
+
+
 def enroll_request(code: str | EnrollSecret, device: DeviceKeys, label: str) -> dict[str, Any]:
-    """The ``POST /v1/enroll`` JSON body: code id, the device's public keys, label, proof."""
+    """The ``POST /v1/enroll`` JSON body: code id, the device's public keys, sealed label, proof."""
     secret = enroll_secret(code)
     body: dict[str, Any] = {
-        "v": PROTOCOL_VERSION,
+        "v": ENROLL_VERSION,
         "code_id": secret.code_id,
         **device.public_bundle(),
-        "label": label[:_MAX_LABEL],
     }
+    body["sealed"] = _seal(
+        _label_key(secret), _REQUEST_AAD, {"label": label[:_MAX_LABEL]}, dict(body)
+    )
     body["proof"] = _mac(secret.request_key, body, "proof")
     return body
 
@@ -93,23 +148,30 @@ class EnrollRequest:
     code_id: str
     signing_public: bytes = field(repr=False)
     sealing_public: bytes = field(repr=False)
-    label: str = ""
 
 
 def parse_enroll_request(body: Any) -> EnrollRequest:
-    """Shape and keys of an enroll body (the proof is checked once the code is found)."""
+    """Shape and keys of an enroll body (proof and label are checked once the code is found)."""
     if not isinstance(body, dict):
         raise malformed("enroll")
-    check_version(body)
-    label = body.get("label", "")
-    if not isinstance(label, str) or len(label) > _MAX_LABEL:
-        raise malformed("label")
+    _check_version(body)
+    b64d(body.get("sealed"), "sealed")
     return EnrollRequest(
         code_id=get_field(body, "code_id", str),
         signing_public=signing.check_public(b64d(body.get("signing_public"), "signing_public")),
         sealing_public=sealing.check_public(b64d(body.get("sealing_public"), "sealing_public")),
-        label=label,
     )
+
+
+def open_enroll_label(code: str | EnrollSecret, body: Mapping[str, Any]) -> str:
+    """The device's label sealed in a request whose proof verified; ``sync.cannot_open`` or
+    ``sync.malformed`` if it does not open to one."""
+    secret = enroll_secret(code)
+    content = _open(_label_key(secret), _REQUEST_AAD, body, _public(body, _REQUEST_PUBLIC))
+    label = content.get("label")
+    if not isinstance(label, str) or len(label) > _MAX_LABEL:
+        raise malformed("label")
+    return label
 
 
 def verify_enroll_request(code: str | EnrollSecret, body: Any) -> bool:
@@ -137,21 +199,24 @@ def enroll_response(
     team_id: str | None,
     server: ServerKeys,
     server_time: int | None = None,
-    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The server's enroll answer, MACed with the code."""
+    """The server's enroll answer: member details sealed under the code, the whole MACed."""
+    secret = enroll_secret(code)
     body: dict[str, Any] = {
-        **(extra or {}),
+        "v": ENROLL_VERSION,
+        "server_signing_public": b64e(server.signing.public_bytes()),
+        "server_sealing_public": b64e(server.sealing.public_bytes()),
+        "server_time": now_ms() if server_time is None else server_time,
+    }
+    member = {
         "device_id": device_id,
         "member_id": member_id,
         "name": name,
         "role": role,
         "team_id": team_id,
-        "server_signing_public": b64e(server.signing.public_bytes()),
-        "server_sealing_public": b64e(server.sealing.public_bytes()),
-        "server_time": now_ms() if server_time is None else server_time,
     }
-    body["mac"] = enroll_mac(code, body)
+    body["sealed"] = _seal(_answer_key(secret), _ANSWER_AAD, member, dict(body))
+    body["mac"] = enroll_mac(secret, body)
     return body
 
 
@@ -175,16 +240,19 @@ class EnrollResponse:
 
 
 def parse_enroll_response(code: str | EnrollSecret, body: Any) -> EnrollResponse:
-    """Verify the MAC (``enroll.bad_mac`` if it fails), then parse the answer."""
-    if not verify_enroll_response(code, body):
+    """Verify the MAC (``enroll.bad_mac`` if it fails), then open and parse the answer."""
+    secret = enroll_secret(code)
+    if not verify_enroll_response(secret, body):
         raise SyncError("enroll.bad_mac")
-    device_id, member_id, name, role = (get_field(body, k, str) for k in _ENROLL_FIELDS)
+    _check_version(body)
+    member = _open(_answer_key(secret), _ANSWER_AAD, body, _public(body, _ANSWER_PUBLIC))
+    device_id, member_id, name, role = (get_field(member, k, str) for k in _ENROLL_FIELDS)
     return EnrollResponse(
         device_id=device_id,
         member_id=member_id,
         name=name,
         role=role,
-        team_id=opt_str(body, "team_id"),
+        team_id=opt_str(member, "team_id"),
         server_signing_public=signing.check_public(
             b64d(body.get("server_signing_public"), "server_signing_public")
         ),

@@ -26,6 +26,18 @@ from sync.protocol.wire import (
     str_list,
 )
 
+#: the HTTP header on every server answer (refusals and ``/healthz`` too) carrying the server's
+#: time in ms since the epoch, so a phone can tell its clock is wrong even when refused. It is
+#: not signed: a phone only shows it (its clock is corrected from the sealed ``server_time``).
+TIME_HEADER = "X-Linli-Time"
+
+
+def parse_time_header(value: str | None) -> int | None:
+    """The server time in a :data:`TIME_HEADER` value; ``None`` when absent or not a time."""
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 15:
+        return None
+    return int(value)
+
 
 @dataclass(frozen=True, slots=True)
 class RequestHeader:

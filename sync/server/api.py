@@ -1,6 +1,7 @@
 """The HTTP routes: thin. Every refusal is turned into a signed problem in ONE place.
 
 - ``GET /healthz`` → ``{"ok": true, "version", "protocol"}`` (alive; answers from the event loop)
+- every answer, refusals included, carries ``X-Linli-Time: <server ms>`` (docs/protocol.md)
 - ``GET /readyz`` → ``{"ok": true}`` when the database answers a trivial query, else a signed
   ``server.not_ready`` 503 with ``Retry-After``
 - ``POST /v1/enroll`` → JSON enroll answer (:mod:`.enrollment`)
@@ -28,10 +29,13 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sync import protocol
 from sync.errors import LinliError
 from sync.protocol.envelope import strict_json
+from sync.protocol.messages import TIME_HEADER
 from sync.server import config, enrollment, limits, logs
 from sync.server.db import meta
 from sync.server.problems import Answer, Refusal, internal, problem
@@ -55,13 +59,20 @@ _ENROLL_DOC: dict[str, Any] = {
             "application/json": {
                 "schema": {
                     "type": "object",
-                    "required": ["v", "code_id", "signing_public", "sealing_public", "proof"],
+                    "required": [
+                        "v",
+                        "code_id",
+                        "signing_public",
+                        "sealing_public",
+                        "sealed",
+                        "proof",
+                    ],
                     "properties": {
-                        "v": {"type": "integer", "enum": [protocol.PROTOCOL_VERSION]},
+                        "v": {"type": "integer", "enum": [protocol.ENROLL_VERSION]},
                         "code_id": {"type": "string"},
                         "signing_public": {"type": "string", "description": "base64url"},
                         "sealing_public": {"type": "string", "description": "base64url"},
-                        "label": {"type": "string"},
+                        "sealed": {"type": "string", "description": "label, sealed"},
                         "proof": {"type": "string", "description": "HMAC by the code"},
                     },
                 }
@@ -98,8 +109,32 @@ _SYNC_DOC: dict[str, Any] = {
 
 
 def _respond(answer: Answer, *, close: bool = False) -> Response:
-    headers = {**answer.headers, "Connection": "close"} if close else answer.headers
+    headers = {**answer.headers, "Connection": "close"} if close else dict(answer.headers)
+    headers[TIME_HEADER] = str(protocol.now_ms())
     return Response(content=answer.body, status_code=answer.status, headers=headers)
+
+
+class _ServerTime:
+    """Every HTTP answer says the server's time (``X-Linli-Time``) so phones can see their skew,
+    even when refused. Plain ASGI (it only touches the response start), so streamed request
+    bodies pass untouched; faults answered by :func:`_respond` carry it too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if TIME_HEADER not in headers:
+                    headers.append(TIME_HEADER, str(protocol.now_ms()))
+            await send(message)
+
+        await self.app(scope, receive, stamped)
 
 
 def _database_answers(rt: Runtime) -> None:
@@ -123,6 +158,8 @@ def create_app(rt: Runtime, bounds: limits.Limits | None = None) -> FastAPI:
     budget = limits.BodyBudget(bounds.body_budget_bytes)
     app.state.runtime = rt
     app.state.body_budget = budget
+
+    app.add_middleware(_ServerTime)
 
     @app.exception_handler(Refusal)
     async def _refusal(request: Request, exc: Refusal) -> Response:

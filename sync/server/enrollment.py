@@ -8,8 +8,10 @@ single use and expires (default 24 h). Enrolling with a code:
 1. ``parse_enroll_request`` (shape, version, keys); find the code by ``code_id``
    (``enroll.unknown_code``); used (``enroll.used``) or expired (``enroll.expired``);
 2. ``verify_enroll_request`` — the proof must match, else ``enroll.bad_proof`` and the code is
-   NOT consumed;
-3. consume the code and create the device in one transaction; answer with the MACed server keys.
+   NOT consumed; ``open_enroll_label`` opens the sealed label (a version-1 clear body was already
+   refused as ``sync.bad_version``, also without consuming the code);
+3. consume the code and create the device in one transaction; answer with the member details
+   sealed under the code and the MACed server keys.
 
 A retry with the same device keys after a lost answer gets the same answer again (same device id),
 so a phone on a bad link does not burn its code.
@@ -124,6 +126,7 @@ def enroll(rt: Runtime, body: Any) -> dict[str, Any]:
         secret = EnrollSecret(row.code_id, b64d(keys["request_key"]), b64d(keys["response_key"]))
         if not protocol.verify_enroll_request(secret, body):
             raise SyncError("enroll.bad_proof")
+        label = protocol.open_enroll_label(secret, body)
         device_id = _consume(rt, conn, row, req, now)
         world = rt.ledger.world(conn)
         member_refs = world.refs("member", row.member_id)
@@ -139,7 +142,7 @@ def enroll(rt: Runtime, body: Any) -> dict[str, Any]:
                     member_id=row.member_id,
                     role=role,
                     team_id=team_id,
-                    label=rt.vault.seal(req.label, f"device:{device_id}"),
+                    label=rt.vault.seal(label, f"device:{device_id}"),
                     signing_public=req.signing_public,
                     sealing_public=req.sealing_public,
                     enrolled_at=now,

@@ -28,7 +28,8 @@ from sync.server.problems import Refusal
 from sync.server.pull import Page, pull
 from sync.server.runtime import Runtime
 
-CLOCK_AHEAD_MS = 10 * 60 * 1000
+#: ops stamped further ahead of the server's time are refused (``op.clock_ahead``, temporary)
+CLOCK_AHEAD_MS = hlc.AHEAD_WINDOW_MS
 MAX_CONCURRENT = 8
 WAIT_FOR_SLOT_S = 20.0
 

@@ -18,16 +18,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from app.demo import (
-    DEMO_PIN,
-    Member,
-    PhoneProcess,
-    ServerProcess,
-    enroll_phone,
-    free_port,
-    team_pair,
-)
-from tests.browser.driver import CHROMIUM, CHROMIUM_ARGS, SHOTS, PhoneScreen
+from app.demo import DEMO_PIN, enroll_phone
+from bench.app import CHROMIUM, CHROMIUM_ARGS
+from sync.server.harness import Member, PhoneProcess, ServerProcess, team_pair
+from tests.browser.driver import SHOTS, PhoneScreen
 
 PIN = DEMO_PIN
 
@@ -76,7 +70,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("browser-world")
-    server = ServerProcess(root / "server", free_port())
+    server = ServerProcess(root / "server")
     phones: dict[str, PhoneProcess] = {}
     try:
         server.init()
@@ -85,12 +79,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         server.start()
         code = server.enrollment_code(lead.member_id)
         enroll_phone(root / "lead", server.url, code, PIN, label="队长的手机")
-        phones["lead"] = PhoneProcess(root / "lead", free_port(), server.url)
-        phones["volunteer"] = PhoneProcess(root / "volunteer", free_port(), server.url)
+        phones["lead"] = PhoneProcess(root / "lead", None, server.url)
+        phones["volunteer"] = PhoneProcess(root / "volunteer", None, server.url)
         for phone in phones.values():
-            phone.start(wait=False)  # both start at once; the first page load waits for them
+            phone.start(wait=False)  # both start at once, then wait for each
         for phone in phones.values():
-            phone.start()
+            phone.wait_ready()
         yield World(root, server, members, volunteer, lead, phones)
     finally:
         for phone in phones.values():

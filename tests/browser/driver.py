@@ -17,19 +17,9 @@ from typing import Any, TypeVar
 from playwright.sync_api import Browser, FloatRect, Locator, Page
 
 from app.i18n import tr_in
+from bench.app import VIEWPORT
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PHONE = {"width": 390, "height": 844}
+PHONE = VIEWPORT
 SMALL = {"width": 360, "height": 640}
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"

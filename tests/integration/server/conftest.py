@@ -6,119 +6,61 @@ the end; if PostgreSQL is unreachable they FAIL (never skip).
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from sync import protocol
 from sync.ops import Op, new_id
 from sync.protocol import DeviceKeys, SyncRequest, SyncResponse
 from sync.server import config
+from sync.server.harness import ServerProcess, fresh_database
 from sync.server.runtime import Runtime
-
-ROOT = Path(__file__).resolve().parents[3]
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.integration.server.helpers import fingerprint
+from tests.integration.server.world import World, build_world, code_for
 
 
 @dataclass
 class Backend:
+    """A server's data (dir + database) before and between server processes."""
+
     data_dir: Path
     database: str | None  # None: SQLite in the data dir
 
+    def process(self, workers: int = 1) -> ServerProcess:
+        return ServerProcess(self.data_dir, database=self.database, workers=workers)
+
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, "-m", "sync.server", "--data-dir", str(self.data_dir)]
-        if self.database:
-            cmd += ["--database", self.database]
-        env = {**os.environ, "LINLI_LANG": "en"}
-        env.pop(config.ENV_DATABASE, None)
-        done = subprocess.run(
-            [*cmd, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-        )
-        if check and done.returncode != 0:
-            raise AssertionError(f"{args} failed: {done.stdout}\n{done.stderr}")
-        return done
+        return self.process().run(*args, check=check)
 
     def runtime(self) -> Runtime:
         return Runtime.open(config.resolve(self.data_dir, self.database))
 
-
-@dataclass
-class ServerProcess:
-    backend: Backend
-    port: int
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def logs(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+    def fingerprint(self) -> dict[str, Any]:
+        """What a refused request or command must leave unchanged (see ``helpers``)."""
+        rt = self.runtime()
+        try:
+            return fingerprint(rt)
+        finally:
+            rt.close()
 
 
 def start_server(backend: Backend, workers: int = 1) -> ServerProcess:
-    port = free_port()
-    cmd = [sys.executable, "-m", "sync.server", "--data-dir", str(backend.data_dir)]
-    if backend.database:
-        cmd += ["--database", backend.database]
-    cmd += ["serve", "--port", str(port), "--workers", str(workers)]
-    log_path = backend.data_dir / f"server-{port}.log"
-    env = {**os.environ, "LINLI_LANG": "en"}
-    env.pop(config.ENV_DATABASE, None)
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = ServerProcess(backend, port, proc, log_path)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {server.logs()}")
-        try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    server.stop()
-    raise AssertionError(f"server did not start: {server.logs()}")
+    """``serve`` on a free port; returns once healthy (the caller stops it)."""
+    server = backend.process(workers)
+    server.start()
+    return server
 
 
 @pytest.fixture
 def pg_database() -> Iterator[str]:
-    name = f"linli_test_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database("linli_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -131,9 +73,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
 
 @pytest.fixture
 def server(backend: Backend) -> Iterator[ServerProcess]:
-    s = start_server(backend)
-    yield s
-    s.stop()
+    with backend.process() as s:
+        yield s
 
 
 @dataclass
@@ -248,4 +189,38 @@ def phone_op(
         clock=HybridClock(),
         device=phone.device_id,
         member=phone.member_id,
+    )
+
+
+def enrolled(backend: Backend, url: str, *members: str) -> tuple[World, list[Phone]]:
+    """The invented world built on ``backend`` and one phone enrolled as each named member
+    (a :class:`World` attribute, e.g. ``"volunteer_a"``) at the server at ``url``."""
+    rt = backend.runtime()
+    try:
+        world = build_world(rt)
+        phones = []
+        for member in members:
+            phone = Phone(url)
+            assert phone.enroll(code_for(rt, getattr(world, member))).status_code == 200
+            phones.append(phone)
+    finally:
+        rt.close()
+    return world, phones
+
+
+def no_answer_op(phone: Phone, assignment_id: str, visit_id: str) -> Op:
+    """The phone's op for a door knocked at 08:30 with nobody home: a revisit at 10:30."""
+    visit = {
+        "id": visit_id,
+        "at": "2022-04-01T08:30:00Z",
+        "member": phone.member_id,
+        "outcome": "no_answer",
+        "note": "敲门无人应答",
+    }
+    return phone_op(
+        phone,
+        "assignment",
+        assignment_id,
+        set={"status": "no_answer", "revisit_due": "2022-04-01T10:30:00Z"},
+        add={"visits": (visit,)},
     )

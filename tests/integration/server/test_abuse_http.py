@@ -14,12 +14,13 @@ import pytest
 from bench import attacks
 from sync import protocol
 from sync.server import config
+from sync.server.harness import PG_ADMIN_DSN as PG_ADMIN
 from tests.integration.server.conftest import (
-    PG_ADMIN,
     Backend,
     Phone,
     ServerProcess,
-    phone_op,
+    enrolled,
+    no_answer_op,
     start_server,
 )
 from tests.integration.server.helpers import fingerprint
@@ -40,13 +41,7 @@ def guarded(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Iterator[Serve
 
 @pytest.fixture
 def phone(backend: Backend, guarded: ServerProcess) -> tuple[Phone, World]:
-    rt = backend.runtime()
-    try:
-        world = build_world(rt)
-        p = Phone(guarded.url)
-        assert p.enroll(code_for(rt, world.volunteer_a)).status_code == 200
-    finally:
-        rt.close()
+    world, (p,) = enrolled(backend, guarded.url, "volunteer_a")
     return p, world
 
 
@@ -132,20 +127,7 @@ def test_lone_surrogate_is_a_coded_400_every_time_not_a_500(
 ) -> None:
     p, world = phone
     p.pull_all()
-    visit = {
-        "id": "v-abuse-1",
-        "at": "2022-04-01T08:30:00Z",
-        "member": p.member_id,
-        "outcome": "no_answer",
-        "note": "敲门无人应答",
-    }
-    good = phone_op(
-        p,
-        "assignment",
-        world.assignment_a,
-        set={"status": "no_answer", "revisit_due": "2022-04-01T10:30:00Z"},
-        add={"visits": (visit,)},
-    )
+    good = no_answer_op(p, world.assignment_a, "v-abuse-1")
     raw = good.to_dict()
     raw["a"]["visits"][0]["note"] = "敲门无人应答\ud800"  # valid JSON, text that cannot be stored
     payload = {"ops": [raw], "cursor": p.cursor, "pull_limit": 100, "priority": False}

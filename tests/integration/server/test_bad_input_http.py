@@ -12,9 +12,8 @@ import pytest
 from sync import protocol
 from sync.crypto import sealing
 from sync.protocol import canonical_json
-from tests.integration.server.conftest import Backend, Phone, ServerProcess, phone_op
-from tests.integration.server.helpers import fingerprint
-from tests.integration.server.world import World, build_world, code_for
+from tests.integration.server.conftest import Backend, Phone, ServerProcess, enrolled, phone_op
+from tests.integration.server.world import World
 
 PREFIX = struct.Struct(">4sBH")
 
@@ -36,25 +35,10 @@ def split(body: bytes) -> tuple[bytes, bytes]:
 
 @pytest.fixture
 def pair(backend: Backend, server: ServerProcess) -> Iterator[tuple[Phone, Phone, World]]:
-    rt = backend.runtime()
-    try:
-        world = build_world(rt)
-        a, b = Phone(server.url), Phone(server.url)
-        assert a.enroll(code_for(rt, world.volunteer_a)).status_code == 200
-        assert b.enroll(code_for(rt, world.volunteer_b)).status_code == 200
-    finally:
-        rt.close()
+    world, (a, b) = enrolled(backend, server.url, "volunteer_a", "volunteer_b")
     a.pull_all()
     b.pull_all()
     yield a, b, world
-
-
-def state(backend: Backend) -> dict:
-    rt = backend.runtime()
-    try:
-        return fingerprint(rt)
-    finally:
-        rt.close()
 
 
 def test_every_bad_request_is_refused_coded_and_changes_nothing(
@@ -126,12 +110,12 @@ def test_every_bad_request_is_refused_coded_and_changes_nothing(
         ("not a frame", canonical_json({"ops": []}), 400, "sync.malformed"),
         ("decompression bomb", bomb, 413, "sync.too_large"),
     ]
-    before = state(backend)
+    before = backend.fingerprint()
     for name, bad, status, code in cases:
         r = a.post(bad)
         assert r.status_code == status, (name, r.status_code, r.text)
         assert a.problem(r).code == code, name
-        assert state(backend) == before, name
+        assert backend.fingerprint() == before, name
     # the genuine request still goes through afterwards
     assert a.send(req).acks == [op.op_id]
 
@@ -140,15 +124,15 @@ def test_replays_and_stale_counters(backend: Backend, pair: tuple[Phone, Phone, 
     a, b, w = pair
     first = a.request([phone_op(a, "assignment", w.assignment_a, set={"status": "in_progress"})])
     a.send(first)
-    before = state(backend)
+    before = backend.fingerprint()
     # another device claiming a's batch id
     r = b.post(b.seal(b.request(batch=first.batch_id)))
     assert (r.status_code, b.problem(r).code) == (409, "sync.replay")
     # a new batch that does not advance the counter
     r = a.post(a.seal(a.request(counter=first.counter)))
     assert (r.status_code, a.problem(r).code) == (409, "sync.replay")
-    assert state(backend)["ops"] == before["ops"]
-    assert state(backend)["batches"] == before["batches"]
+    assert backend.fingerprint()["ops"] == before["ops"]
+    assert backend.fingerprint()["batches"] == before["batches"]
 
 
 def test_oversized_bodies_are_refused_before_reading(pair: tuple[Phone, Phone, World]) -> None:

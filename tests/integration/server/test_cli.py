@@ -7,30 +7,14 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from tests.integration.server.conftest import Backend, Phone, ServerProcess, phone_record
-from tests.integration.server.helpers import fingerprint
-from tests.integration.server.world import build_world, code_for
-
-
-def state(backend: Backend) -> dict:
-    rt = backend.runtime()
-    try:
-        return fingerprint(rt)
-    finally:
-        rt.close()
+from tests.integration.server.conftest import Backend, Phone, ServerProcess, enrolled, phone_record
 
 
 def test_import_households_is_atomic_and_devices_pull_the_result(
     backend: Backend, server: ServerProcess, tmp_path: Path
 ) -> None:
-    rt = backend.runtime()
-    try:
-        world = build_world(rt)
-        coordinator = Phone(server.url)
-        assert coordinator.enroll(code_for(rt, world.coordinator)).status_code == 200
-    finally:
-        rt.close()
-    before = state(backend)
+    world, (coordinator,) = enrolled(backend, server.url, "coordinator")
+    before = backend.fingerprint()
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "building,unit,room,name,resident_phone\n"
@@ -41,7 +25,7 @@ def test_import_households_is_atomic_and_devices_pull_the_result(
     done = backend.cli("import-households", str(bad), "--community", world.community, check=False)
     assert done.returncode == 2
     assert "Line 3" in done.stderr and "resident_phone" in done.stderr
-    assert state(backend) == before
+    assert backend.fingerprint() == before
     good = tmp_path / "good.csv"
     good.write_text(
         "building,unit,room,phone,name,age_band,care_flags\n"
@@ -112,13 +96,7 @@ def test_names_stand_for_ids_in_the_real_process(backend: Backend) -> None:
 def test_team_assign_and_notice_commands_reach_devices(
     backend: Backend, server: ServerProcess
 ) -> None:
-    rt = backend.runtime()
-    try:
-        world = build_world(rt)
-        lead = Phone(server.url)
-        assert lead.enroll(code_for(rt, world.lead_a)).status_code == 200
-    finally:
-        rt.close()
+    world, (lead,) = enrolled(backend, server.url, "lead_a")
     team = backend.cli(
         "team",
         "create",

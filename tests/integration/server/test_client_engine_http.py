@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -12,58 +10,9 @@ from sync import protocol
 from sync.client import DeviceRevoked, SyncEngine
 from sync.domain import make_op, new_request, record_visit
 from sync.hlc import HybridClock
-from sync.merge import apply_op
-from sync.ops import Op
 from tests.integration.server.conftest import Backend, ServerProcess
 from tests.integration.server.world import build_world, code_for
-
-
-class Outbox:
-    """A minimal in-memory phone store (the real one lives in ``app/``)."""
-
-    def __init__(self) -> None:
-        self.pending: list[Op] = []
-        self.remote: dict[str, Op] = {}
-        self._cursor: str | None = None
-        self.receipts: list[dict[str, Any]] = []
-        self.meta: dict[str, Any] = {}
-
-    def pending_ops(self, limit: int | None = None) -> list[Op]:
-        return list(self.pending if limit is None else self.pending[:limit])
-
-    def pending_count(self) -> int:
-        return len(self.pending)
-
-    def acknowledge(self, op_ids: Iterable[str]) -> int:
-        drop = set(op_ids)
-        before = len(self.pending)
-        self.pending = [op for op in self.pending if op.op_id not in drop]
-        return before - len(self.pending)
-
-    def apply_remote(self, ops: Iterable[Op], cursor: str | None) -> int:
-        for op in ops:
-            self.remote[op.op_id] = op
-        self._cursor = cursor
-        return 0
-
-    def cursor(self) -> str | None:
-        return self._cursor
-
-    def add_receipt(self, receipt: dict[str, Any]) -> None:
-        self.receipts.append(receipt)
-
-    def get_meta(self, key: str, default: Any = None) -> Any:
-        return json.loads(json.dumps(self.meta.get(key, default)))
-
-    def set_meta(self, key: str, value: Any) -> None:
-        self.meta[key] = json.loads(json.dumps(value))
-
-    def record(self, kind: str, entity_id: str) -> dict[str, Any] | None:
-        found: dict[str, Any] | None = None
-        for op in sorted(self.remote.values(), key=lambda o: o.order):
-            if (op.kind, op.entity_id) == (kind, entity_id):
-                found = apply_op(found, op)
-        return found
+from tests.unit.client.fakes import MemoryOutbox as Outbox
 
 
 def test_end_of_shift_sync_with_the_real_engine(backend: Backend, server: ServerProcess) -> None:

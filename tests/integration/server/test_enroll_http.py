@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import update
 
 from sync import protocol
 from sync.protocol import DeviceKeys
-from sync.server import db, enrollment
 from tests.integration.server.conftest import Backend, Phone, ServerProcess
-from tests.integration.server.world import build_world, code_for
+from tests.integration.server.world import build_world, code_for, expired_code
 
 
 def test_health_and_openapi(server: ServerProcess) -> None:
@@ -63,13 +60,7 @@ def test_unknown_expired_and_forged_enrollments(backend: Backend, server: Server
     rt = backend.runtime()
     try:
         world = build_world(rt)
-        expired = enrollment.issue(rt, world.volunteer_b, ttl_s=3600)
-        with rt.db.write() as conn:
-            conn.execute(
-                update(db.enroll_codes)
-                .where(db.enroll_codes.c.code_id == expired.code_id)
-                .values(expires_at=int(time.time() * 1000) - 1)
-            )
+        expired = expired_code(rt, world.volunteer_b)
         good = code_for(rt, world.volunteer_a)
     finally:
         rt.close()
@@ -83,7 +74,7 @@ def test_unknown_expired_and_forged_enrollments(backend: Backend, server: Server
     forged["signing_public"] = DeviceKeys.generate().public_bundle()["signing_public"]
     r = httpx.post(f"{server.url}/v1/enroll", json=forged, timeout=30)
     assert (r.status_code, phone.problem(r).code) == (401, "enroll.bad_proof")
-    for junk in (b"{not json", b"[]", b'{"v": 1}'):
+    for junk in (b"{not json", b"[]", b'{"v": 2}'):
         r = httpx.post(f"{server.url}/v1/enroll", content=junk, timeout=30)
         assert r.status_code == 400 and phone.problem(r).code == "sync.malformed"
     assert phone.enroll(good).status_code == 200  # the forged attempt did not use up the code

@@ -11,7 +11,14 @@ import pytest
 from sync import protocol
 from sync.ops import Op
 from sync.protocol import DeviceKeys
-from tests.integration.server.conftest import Backend, Phone, ServerProcess, phone_op, phone_record
+from tests.integration.server.conftest import (
+    Backend,
+    Phone,
+    ServerProcess,
+    no_answer_op,
+    phone_op,
+    phone_record,
+)
 from tests.integration.server.helpers import fingerprint
 from tests.integration.server.world import World, build_world, code_for
 
@@ -53,20 +60,7 @@ def test_push_then_pull_through_the_server(scene: Scene) -> None:
     a, k, w = scene.a, scene.k, scene.world
     a.pull_all()
     k.pull_all()
-    visit = {
-        "id": "v-http-1",
-        "at": "2022-04-01T08:30:00Z",
-        "member": a.member_id,
-        "outcome": "no_answer",
-        "note": "敲门无人应答",
-    }
-    op = phone_op(
-        a,
-        "assignment",
-        w.assignment_a,
-        set={"status": "no_answer", "revisit_due": "2022-04-01T10:30:00Z"},
-        add={"visits": (visit,)},
-    )
+    op = no_answer_op(a, w.assignment_a, "v-http-1")
     resp = a.sync([op])
     assert resp.acks == [op.op_id] and resp.rejected == []
     assert resp.receipt is not None

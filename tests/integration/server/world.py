@@ -6,10 +6,14 @@ building 2. One household with one resident in each building, an assignment for 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from sync.server import admin, enrollment
+from sqlalchemy import update
+
+from sync.server import admin, db, enrollment
 from sync.server.admin import Author
+from sync.server.enrollment import IssuedCode
 from sync.server.runtime import Runtime
 
 
@@ -122,3 +126,15 @@ def build_world(rt: Runtime) -> World:
 
 def code_for(rt: Runtime, member_id: str, ttl_s: int = 3600) -> str:
     return enrollment.issue(rt, member_id, ttl_s).code
+
+
+def expired_code(rt: Runtime, member_id: str) -> IssuedCode:
+    """A one-time code for ``member_id`` that ran out a millisecond ago."""
+    issued = enrollment.issue(rt, member_id, ttl_s=60)
+    with rt.db.write() as conn:
+        conn.execute(
+            update(db.enroll_codes)
+            .where(db.enroll_codes.c.code_id == issued.code_id)
+            .values(expires_at=int(time.time() * 1000) - 1)
+        )
+    return issued

@@ -17,8 +17,7 @@ from bench.faults import Switch
 from bench.harness import LiveServer
 from bench.netem import FaultProxy
 from bench.phones import Fleet, crew
-from bench.workload import Shift
-from sync.errors import SyncError
+from bench.workload import shifts_and_syncs
 
 SYNCS = 150
 FAULT_RATE = 0.35
@@ -45,15 +44,7 @@ def test_faulty_link_loses_nothing(live: LiveServer, tmp_path: Path) -> None:
             policy.on = True
 
             rng = random.Random(7)
-            shifts = [Shift(p, random.Random(rng.random()), urgent_rate=0.1) for p in phones]
-            failed = 0
-            for _ in range(SYNCS):
-                i = rng.randrange(len(phones))
-                shifts[i].run(rng.randint(0, 3))
-                try:
-                    phones[i].sync()
-                except SyncError:
-                    failed += 1
+            failed = shifts_and_syncs(phones, SYNCS, rng, most=3)
             injected = proxy.stats.faults_injected
             assert injected >= SYNCS * FAULT_RATE / 2, proxy.stats
             assert failed > 0, "no sync failed: the faults did not reach the engine"

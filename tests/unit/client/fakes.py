@@ -22,6 +22,8 @@ from sync.protocol import ServerKeys, SyncRequest, SyncResponse
 
 
 class MemoryOutbox:
+    """A minimal in-memory phone store (the real one lives in ``app/``)."""
+
     def __init__(self, ops: Iterable[Op] = ()) -> None:
         self.pending: list[Op] = list(ops)
         self.remote: dict[str, Op] = {}
@@ -62,6 +64,16 @@ class MemoryOutbox:
     def set_meta(self, key: str, value: Any) -> None:
         self.meta[key] = json.loads(json.dumps(value))
         self.meta_writes.append((key, self.meta[key]))
+
+    def record(self, kind: str, entity_id: str) -> dict[str, Any] | None:
+        """A record as the pulled ops make it (merged in their order)."""
+        from sync.merge import apply_op
+
+        found: dict[str, Any] | None = None
+        for op in sorted(self.remote.values(), key=lambda o: o.order):
+            if (op.kind, op.entity_id) == (kind, entity_id):
+                found = apply_op(found, op)
+        return found
 
 
 @dataclass

@@ -12,6 +12,17 @@ def op(i: int, kind: str = "assignment", entity: str | None = None, **fields: ob
     return Op(f"o{i}", kind, entity or f"e{i}", f"{i:015d}:00000", "d", "m", set=fields)
 
 
+def mixed_ops() -> list[Op]:
+    """Two routine ops around a routine request, then an emergency and its follow-up."""
+    return [
+        op(1),
+        op(2, "request", "r1", urgency="routine"),
+        op(3, "request", "r2", urgency="emergency"),
+        op(4, "request", "r2", status="in_progress"),
+        op(5),
+    ]
+
+
 def test_urgency_decides_the_lane() -> None:
     assert is_urgent(op(1, "request", urgency="urgent"))
     assert is_urgent(op(1, "request", urgency="emergency"))
@@ -20,13 +31,7 @@ def test_urgency_decides_the_lane() -> None:
 
 
 def test_priority_batches_come_first_and_order_is_kept() -> None:
-    ops = [
-        op(1),
-        op(2, "request", "r1", urgency="routine"),
-        op(3, "request", "r2", urgency="emergency"),
-        op(4, "request", "r2", status="in_progress"),
-        op(5),
-    ]
+    ops = mixed_ops()
     batches = plan_batches(ops, single_trip_bytes=0)
     assert [(b.priority, [o.op_id for o in b.ops]) for b in batches] == [
         (True, ["o3", "o4"]),
@@ -35,13 +40,7 @@ def test_priority_batches_come_first_and_order_is_kept() -> None:
 
 
 def test_a_small_push_is_one_request_with_urgent_ops_at_its_head() -> None:
-    ops = [
-        op(1),
-        op(2, "request", "r1", urgency="routine"),
-        op(3, "request", "r2", urgency="emergency"),
-        op(4, "request", "r2", status="in_progress"),
-        op(5),
-    ]
+    ops = mixed_ops()
     batches = plan_batches(ops)
     assert [(b.priority, [o.op_id for o in b.ops]) for b in batches] == [
         (False, ["o3", "o4", "o1", "o2", "o5"]),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ import pytest
 
 from sync.client.transport import HttpTransport
 from sync.errors import SyncError
+from sync.server.harness import free_port
 
 
 class Script:
@@ -74,12 +74,6 @@ def served() -> Iterator[tuple[str, Script]]:
 
 def transport(url: str, sleeps: list[float], **kw: object) -> HttpTransport:
     return HttpTransport(url, sleep=sleeps.append, rand=lambda: 1.0, **kw)  # type: ignore[arg-type]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_post_sends_bytes_and_returns_status_body_and_lowercase_headers(served) -> None:

@@ -30,6 +30,27 @@ def address(rng: random.Random) -> str:
     )
 
 
+def request_op(
+    rng: random.Random, stamp: str, device: str, member: str, category: str, urgency: str
+) -> Op:
+    """A resident's open request for ``category`` at ``urgency``, with a note from ``NOTES``."""
+    return Op(
+        new_id("o"),
+        "request",
+        new_id("r"),
+        stamp,
+        device,
+        member,
+        set={
+            "household_id": new_id("h"),
+            "category": category,
+            "urgency": urgency,
+            "detail": rng.choice(NOTES),
+            "status": "open",
+        },
+    )
+
+
 def shift_ops(
     n: int,
     *,
@@ -45,23 +66,8 @@ def shift_ops(
     for i in range(n):
         stamp = clock.now()
         if urgent_every and i % urgent_every == 0:
-            ops.append(
-                Op(
-                    new_id("o"),
-                    "request",
-                    new_id("r"),
-                    stamp,
-                    device,
-                    member,
-                    set={
-                        "household_id": new_id("h"),
-                        "category": "medicine",
-                        "urgency": rng.choice(("urgent", "emergency")),
-                        "detail": rng.choice(NOTES),
-                        "status": "open",
-                    },
-                )
-            )
+            urgency = rng.choice(("urgent", "emergency"))
+            ops.append(request_op(rng, stamp, device, member, "medicine", urgency))
         elif i % 3 == 0:
             ops.append(
                 Op(
@@ -86,23 +92,8 @@ def shift_ops(
                 )
             )
         elif i % 3 == 1:
-            ops.append(
-                Op(
-                    new_id("o"),
-                    "request",
-                    new_id("r"),
-                    stamp,
-                    device,
-                    member,
-                    set={
-                        "household_id": new_id("h"),
-                        "category": rng.choice(("food_goods", "medicine", "information")),
-                        "urgency": "routine",
-                        "detail": rng.choice(NOTES),
-                        "status": "open",
-                    },
-                )
-            )
+            category = rng.choice(("food_goods", "medicine", "information"))
+            ops.append(request_op(rng, stamp, device, member, category, "routine"))
         else:
             ops.append(
                 Op(

@@ -1,5 +1,6 @@
 """Enrollment: the code never travels, the proof binds the device keys, the MAC binds the
-server keys, so a man in the middle can neither enroll itself nor swap the server's keys."""
+server keys, so a man in the middle can neither enroll itself nor swap the server's keys; the label
+and the member details are sealed under the code, so a listener learns neither."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from sync import protocol
 from sync.errors import SyncError, ValidationError
 from sync.protocol import DeviceKeys, ServerKeys
+from tests.unit.protocol.leaks import encoded_forms
 
 CODE = "K7QD-9XPM-2FHA"
 SERVER = ServerKeys.generate()
@@ -59,7 +61,7 @@ def test_request_carries_no_code_and_proves_it() -> None:
     assert parsed.code_id == SECRET.code_id
     assert parsed.signing_public == DEVICE.signing.public_bytes()
     assert parsed.sealing_public == DEVICE.sealing.public_bytes()
-    assert parsed.label == "张秀英的手机"
+    assert protocol.open_enroll_label(SECRET, body) == "张秀英的手机"
     assert protocol.verify_enroll_request(SECRET, body)
     assert not protocol.verify_enroll_request("K7QD-9XPM-2FHB", body)
 
@@ -76,12 +78,13 @@ def test_request_with_swapped_device_keys_fails_the_proof() -> None:
 @pytest.mark.parametrize(
     ("change", "code"),
     [
-        ({"v": 2}, "sync.bad_version"),
+        ({"v": 1}, "sync.bad_version"),
+        ({"v": 3}, "sync.bad_version"),
+        ({"sealed": None}, "sync.malformed"),
         ({"code_id": ""}, "sync.malformed"),
         ({"signing_public": "@@"}, "sync.malformed"),
         ({"signing_public": protocol.b64e(b"\x01" * 5)}, "sync.bad_key"),
         ({"sealing_public": protocol.b64e(b"\xff" * 1216)}, "sync.bad_key"),
-        ({"label": "x" * 101}, "sync.malformed"),
     ],
 )
 def test_malformed_enroll_requests(change: dict[str, object], code: str) -> None:
@@ -126,3 +129,72 @@ def test_answer_made_with_another_code_is_refused() -> None:
     assert err.value.code == "enroll.bad_mac"
     with pytest.raises(SyncError):
         protocol.parse_enroll_response(CODE, {"mac": 5})
+
+
+def test_request_and_answer_show_no_label_name_role_or_team() -> None:
+    request = protocol.canonical_json(protocol.enroll_request(CODE, DEVICE, "张秀英的手机"))
+    reply = protocol.canonical_json(answer())
+    for secret in ("张秀英的手机", "李建国", "volunteer", "team-1", "mem-1", "dev-1"):
+        for form in encoded_forms(secret):
+            assert form not in request and form not in reply, secret
+
+
+def test_sealed_lengths_do_not_depend_on_role_name_or_label() -> None:
+    def reply(name: str, role: str) -> int:
+        body = protocol.enroll_response(
+            CODE,
+            device_id="dv-1",
+            member_id="m-1",
+            name=name,
+            role=role,
+            team_id=None if role == "coordinator" else "team-1",
+            server=SERVER,
+            server_time=1_700_000_000_000,
+        )
+        return len(protocol.canonical_json(body))
+
+    assert len({reply("王芳", "volunteer"), reply("欧阳建国", "coordinator")}) == 1
+    assert len({reply("王芳", "lead"), reply("李", "volunteer")}) == 1
+    sizes = {
+        len(protocol.canonical_json(protocol.enroll_request(CODE, DEVICE, label)))
+        for label in ("", "x", "张秀英的手机", "孙丽娟的备用手机（旧）")
+    }
+    assert len(sizes) == 1
+
+
+def test_sealed_label_is_bound_to_the_code_and_the_device_keys() -> None:
+    body = protocol.enroll_request(CODE, DEVICE, "张秀英的手机")
+    with pytest.raises(SyncError) as err:
+        protocol.open_enroll_label("K7QD-9XPM-2FHB", body)
+    assert err.value.code == "sync.cannot_open"
+    moved = {**body, "sealing_public": DeviceKeys.generate().public_bundle()["sealing_public"]}
+    with pytest.raises(SyncError) as err:
+        protocol.open_enroll_label(CODE, moved)
+    assert err.value.code == "sync.cannot_open"
+
+
+def test_clear_version_1_request_is_refused_by_version() -> None:
+    """A phone built before version 2 sends its label in clear; the server names the version."""
+    v1: dict[str, object] = {
+        "v": 1,
+        "code_id": SECRET.code_id,
+        **DEVICE.public_bundle(),
+        "label": "张秀英的手机",
+    }
+    v1["proof"] = protocol.b64e(
+        hmac.new(SECRET.request_key, protocol.canonical_json(v1), hashlib.sha256).digest()
+    )
+    assert protocol.verify_enroll_request(CODE, v1)  # a genuine old-phone body...
+    with pytest.raises(SyncError) as err:
+        protocol.parse_enroll_request(v1)  # ...refused before any code is looked up
+    assert (err.value.code, err.value.params["want"]) == ("sync.bad_version", 2)
+
+
+def test_answer_whose_sealed_part_was_altered_or_cleared_is_refused() -> None:
+    body = answer()
+    sealed = bytearray(protocol.b64d(body["sealed"]))
+    sealed[-1] ^= 1
+    for changed in ({**body, "sealed": protocol.b64e(bytes(sealed))}, {**body, "name": "李建国"}):
+        with pytest.raises(SyncError) as err:
+            protocol.parse_enroll_response(CODE, changed)
+        assert err.value.code == "enroll.bad_mac"

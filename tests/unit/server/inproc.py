@@ -33,8 +33,9 @@ class LocalPhone:
     def enrolled(cls, rt: Runtime, service: SyncService, member_id: str) -> LocalPhone:
         phone = cls(rt, service)
         code = enrollment.issue(rt, member_id).code
-        answer = enrollment.enroll(rt, protocol.enroll_request(code, phone.keys, "测试"))
-        phone.device_id, phone.member_id = answer["device_id"], answer["member_id"]
+        sealed = enrollment.enroll(rt, protocol.enroll_request(code, phone.keys, "测试"))
+        answer = protocol.parse_enroll_response(code, sealed)
+        phone.device_id, phone.member_id = answer.device_id, answer.member_id
         return phone
 
     def request(self, ops: list[Op] | None = None, **kw: Any) -> SyncRequest:

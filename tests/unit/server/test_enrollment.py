@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from sqlalchemy import update
 
 from sync import protocol
 from sync.errors import LinliError, ValidationError
 from sync.protocol import DeviceKeys
-from sync.server import db, enrollment
+from sync.server import devices, enrollment
 from sync.server.runtime import Runtime
-from tests.integration.server.world import build_world
+from tests.integration.server.world import build_world, expired_code
 
 
 def test_codes_are_long_unambiguous_and_unique() -> None:
@@ -54,21 +51,23 @@ def test_enroll_checks_code_proof_expiry_and_single_use(rt: Runtime) -> None:
     issued = enrollment.issue(rt, world.volunteer_a)
     first = DeviceKeys.generate()
     tampered = protocol.enroll_request(issued.code, first, "张秀英的手机")
-    tampered["label"] = "别人的手机"
+    tampered["sealed"] = protocol.enroll_request(issued.code, first, "别人的手机")["sealed"]
     with pytest.raises(LinliError) as bad:
         enrollment.enroll(rt, tampered)
     assert _code_of(bad) == "enroll.bad_proof"
-    answer = enrollment.enroll(rt, protocol.enroll_request(issued.code, first, "张秀英的手机"))
-    assert protocol.verify_enroll_response(issued.code, answer)
-    assert (answer["member_id"], answer["role"], answer["team_id"]) == (
+    sealed = enrollment.enroll(rt, protocol.enroll_request(issued.code, first, "张秀英的手机"))
+    answer = protocol.parse_enroll_response(issued.code, sealed)
+    assert (answer.member_id, answer.role, answer.team_id) == (
         world.volunteer_a,
         "volunteer",
         world.team_a,
     )
-    assert answer["name"] == "王桂兰"
+    assert answer.name == "王桂兰"
+    with rt.db.read() as conn:
+        assert [d["label"] for d in devices.listing(conn, rt.vault)] == ["张秀英的手机"]
     # a retry from the same keys (lost answer) gets the same device back
     again = enrollment.enroll(rt, protocol.enroll_request(issued.code, first, "张秀英的手机"))
-    assert again["device_id"] == answer["device_id"]
+    assert protocol.parse_enroll_response(issued.code, again).device_id == answer.device_id
     with pytest.raises(LinliError) as used:
         enrollment.enroll(rt, protocol.enroll_request(issued.code, DeviceKeys.generate(), "x"))
     assert _code_of(used) == "enroll.used"
@@ -79,13 +78,7 @@ def test_enroll_checks_code_proof_expiry_and_single_use(rt: Runtime) -> None:
 
 def test_expired_codes_are_refused(rt: Runtime) -> None:
     world = build_world(rt)
-    issued = enrollment.issue(rt, world.volunteer_b, ttl_s=60)
-    with rt.db.write() as conn:
-        conn.execute(
-            update(db.enroll_codes)
-            .where(db.enroll_codes.c.code_id == issued.code_id)
-            .values(expires_at=int(time.time() * 1000) - 1)
-        )
+    issued = expired_code(rt, world.volunteer_b)
     with pytest.raises(LinliError) as expired:
         enrollment.enroll(rt, protocol.enroll_request(issued.code, DeviceKeys.generate(), "x"))
     assert _code_of(expired) == "enroll.expired"

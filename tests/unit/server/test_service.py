@@ -33,6 +33,23 @@ def phone(rt: Runtime, service: SyncService, member: str) -> LocalPhone:
     return LocalPhone.enrolled(rt, service, member)
 
 
+@pytest.fixture
+def pair(rt: Runtime, service: SyncService, world: World) -> tuple[LocalPhone, LocalPhone]:
+    """A volunteer's phone and a coordinator's, each pulled up to date."""
+    a, k = phone(rt, service, world.volunteer_a), phone(rt, service, world.coordinator)
+    a.pull_all()
+    k.pull_all()
+    return a, k
+
+
+@pytest.fixture
+def a(rt: Runtime, service: SyncService, world: World) -> LocalPhone:
+    """The volunteer's (volunteer_a's) phone, pulled up to date."""
+    phone_a = phone(rt, service, world.volunteer_a)
+    phone_a.pull_all()
+    return phone_a
+
+
 def counts(rt: Runtime) -> tuple[int, int, int]:
     with rt.db.read() as conn:
         return (
@@ -49,10 +66,8 @@ def server_record(rt: Runtime, kind: str, entity_id: str) -> dict[str, Any]:
 
 
 def test_push_is_acked_with_a_verifiable_receipt_and_merged(
-    rt: Runtime, service: SyncService, world: World
+    rt: Runtime, service: SyncService, world: World, a: LocalPhone
 ) -> None:
-    a = phone(rt, service, world.volunteer_a)
-    a.pull_all()
     op = a.op("assignment", world.assignment_a, set={"status": "in_progress"})
     resp = a.sync([op])
     assert resp.acks == [op.op_id] and resp.rejected == []
@@ -63,10 +78,8 @@ def test_push_is_acked_with_a_verifiable_receipt_and_merged(
 
 
 def test_a_retried_batch_gets_the_same_answer_and_applies_nothing_twice(
-    rt: Runtime, service: SyncService, world: World
+    rt: Runtime, service: SyncService, world: World, a: LocalPhone
 ) -> None:
-    a = phone(rt, service, world.volunteer_a)
-    a.pull_all()
     visit = {"id": "v-1", "at": "2022-04-01T08:00:00Z", "member": a.member_id, "outcome": "done"}
     op = a.op("assignment", world.assignment_a, set={"status": "done"}, add={"visits": (visit,)})
     req = a.request([op])
@@ -87,10 +100,8 @@ def test_a_retried_batch_gets_the_same_answer_and_applies_nothing_twice(
 
 
 def test_rejected_ops_change_nothing_and_come_back_coded(
-    rt: Runtime, service: SyncService, world: World
+    rt: Runtime, service: SyncService, world: World, a: LocalPhone
 ) -> None:
-    a = phone(rt, service, world.volunteer_a)
-    a.pull_all()
     before = counts(rt)
     foreign = a.op(
         "request",
@@ -118,10 +129,8 @@ def test_rejected_ops_change_nothing_and_come_back_coded(
 
 
 def test_invalid_and_future_ops_are_rejected_alone(
-    rt: Runtime, service: SyncService, world: World
+    rt: Runtime, service: SyncService, world: World, a: LocalPhone
 ) -> None:
-    a = phone(rt, service, world.volunteer_a)
-    a.pull_all()
     good = a.op("assignment", world.assignment_a, set={"status": "in_progress"})
     future = Op(
         "op-future",
@@ -199,12 +208,9 @@ def test_pages_follow_the_limit_and_the_cursor(
 
 
 def test_moving_a_team_area_feeds_the_history_to_the_team(
-    rt: Runtime, service: SyncService, world: World
+    rt: Runtime, world: World, pair: tuple[LocalPhone, LocalPhone]
 ) -> None:
-    a = phone(rt, service, world.volunteer_a)
-    k = phone(rt, service, world.coordinator)
-    a.pull_all()
-    k.pull_all()
+    a, k = pair
     assert world.resident_b not in a.seen_ids("resident")
     grow = k.op("team", world.team_a, set={"area": [world.building_a, world.building_b]})
     assert k.sync([grow]).acks == [grow.op_id]
@@ -215,12 +221,9 @@ def test_moving_a_team_area_feeds_the_history_to_the_team(
 
 
 def test_moving_a_household_feeds_its_residents_to_the_new_team(
-    rt: Runtime, service: SyncService, world: World
+    rt: Runtime, world: World, pair: tuple[LocalPhone, LocalPhone]
 ) -> None:
-    a = phone(rt, service, world.volunteer_a)
-    k = phone(rt, service, world.coordinator)
-    a.pull_all()
-    k.pull_all()
+    a, k = pair
     move = k.op("household", world.household_b, set={"place_id": world.unit_a})
     assert k.sync([move]).acks == [move.op_id]
     a.pull_all()
@@ -250,12 +253,9 @@ def test_unknown_devices_are_refused(rt: Runtime, service: SyncService, world: W
 
 
 def test_role_changes_apply_at_the_next_sync(
-    rt: Runtime, service: SyncService, world: World
+    rt: Runtime, world: World, pair: tuple[LocalPhone, LocalPhone]
 ) -> None:
-    a = phone(rt, service, world.volunteer_a)
-    k = phone(rt, service, world.coordinator)
-    a.pull_all()
-    k.pull_all()
+    a, k = pair
     title = a.op("assignment", world.assignment_a, set={"title": "换人跟进"})
     assert a.sync([title]).rejected[0].code == "op.forbidden_role"
     promote = k.op("member", world.volunteer_a, set={"role": "team_lead"})
@@ -265,12 +265,9 @@ def test_role_changes_apply_at_the_next_sync(
 
 
 def test_a_member_moved_to_another_team_receives_its_history(
-    rt: Runtime, service: SyncService, world: World
+    rt: Runtime, world: World, pair: tuple[LocalPhone, LocalPhone]
 ) -> None:
-    a = phone(rt, service, world.volunteer_a)
-    k = phone(rt, service, world.coordinator)
-    a.pull_all()
-    k.pull_all()
+    a, k = pair
     assert world.resident_b not in a.seen_ids("resident")
     move = k.op("member", world.volunteer_a, set={"team_id": world.team_b})
     assert k.sync([move]).acks == [move.op_id]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.store import household_fields
 from sync.hlc import HybridClock
 from sync.ops import Op, new_id
 
@@ -61,22 +62,7 @@ def resident_op(
 
 
 def household_op(clock: HybridClock, entity_id: str, n: int) -> Op:
-    building, unit, room = 1 + n % 12, 1 + n % 4, 101 + n % 2800
-    return make_op(
-        clock,
-        "household",
-        entity_id,
-        set={
-            "place_id": f"pl-unit-{building:02d}-{unit}",
-            "building": f"{building}栋",
-            "unit": f"{unit}单元",
-            "room": str(room),
-            "address": f"观海轩 {building}栋 {unit}单元 {room}",
-            "phone": f"138{n % 100_000_000:08d}",
-            "control": "sealed",
-            "note": "家中有行动不便老人，采样需上门",
-        },
-    )
+    return make_op(clock, "household", entity_id, set=household_fields(n, buildings=12, rooms=2800))
 
 
 def note_op(clock: HybridClock, entity_id: str, note: str) -> Op:

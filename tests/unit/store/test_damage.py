@@ -132,11 +132,16 @@ def test_damaged_frame_header_mid_journal_is_damage(store_dir: Path, clock: Hybr
         LocalStore.open(store_dir, PIN)
 
 
+def frames(path: Path) -> list[bytes]:
+    """The journal's frames, whole, in file order."""
+    data = path.read_bytes()
+    return [data[a:b] for a, b in spans(path)]
+
+
 def test_swapped_frames_are_damage(store_dir: Path, clock: HybridClock) -> None:
     fill(store_dir, clock)
     path = journal(store_dir)
-    data = path.read_bytes()
-    parts = [data[a:b] for a, b in spans(path)]
+    parts = frames(path)
     parts[1], parts[2] = parts[2], parts[1]
     path.write_bytes(b"".join(parts))
     with pytest.raises(StoreDamaged):
@@ -146,8 +151,7 @@ def test_swapped_frames_are_damage(store_dir: Path, clock: HybridClock) -> None:
 def test_dropped_middle_frame_is_damage(store_dir: Path, clock: HybridClock) -> None:
     fill(store_dir, clock)
     path = journal(store_dir)
-    data = path.read_bytes()
-    parts = [data[a:b] for a, b in spans(path)]
+    parts = frames(path)
     del parts[2]
     path.write_bytes(b"".join(parts))
     with pytest.raises(StoreDamaged):

@@ -73,12 +73,17 @@ def test_fifth_wrong_pin_locks_out_and_doubles(created: Path, fake_now: FakeCloc
     s.close()
 
 
-def test_lockout_survives_a_restart(created: Path, fake_now: FakeClock) -> None:
+def lock_out(store_dir: Path) -> None:
+    """Four wrong PINs are refused one by one; the fifth locks the store."""
     for _ in range(4):
         with pytest.raises(WrongPin):
-            LocalStore.open(created, "000000")
+            LocalStore.open(store_dir, "000000")
     with pytest.raises(PinLockout):
-        LocalStore.open(created, "000000")
+        LocalStore.open(store_dir, "000000")
+
+
+def test_lockout_survives_a_restart(created: Path, fake_now: FakeClock) -> None:
+    lock_out(created)
     saved = json.loads((created / "key.json").read_text(encoding="utf-8"))
     assert saved["failures"] == 5
     assert saved["locked_until"] == fake_now.t + 30
@@ -90,11 +95,7 @@ def test_lockout_survives_a_restart(created: Path, fake_now: FakeClock) -> None:
 
 
 def test_clock_moved_back_never_lengthens_the_wait(created: Path, fake_now: FakeClock) -> None:
-    for _ in range(4):
-        with pytest.raises(WrongPin):
-            LocalStore.open(created, "000000")
-    with pytest.raises(PinLockout):
-        LocalStore.open(created, "000000")
+    lock_out(created)
     fake_now.t -= 86_400
     with pytest.raises(PinLockout) as err:
         LocalStore.open(created, PIN)

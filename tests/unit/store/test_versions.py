@@ -82,12 +82,19 @@ def too_new(store_dir: Path, pin: str = PIN) -> StoreError:
     return err.value
 
 
-def test_newer_key_file_asks_for_an_update_and_counts_no_try(store_dir: Path) -> None:
+def key_file_version(store_dir: Path, version: int) -> dict[str, Any]:
+    """A new store whose key file claims format ``version``; returns the key file as written."""
     LocalStore.create(store_dir, PIN).close()
     path = store_dir / "key.json"
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    raw["v"] = 3
+    raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    raw["v"] = version
     path.write_text(json.dumps(raw), encoding="utf-8")
+    return raw
+
+
+def test_newer_key_file_asks_for_an_update_and_counts_no_try(store_dir: Path) -> None:
+    path = store_dir / "key.json"
+    raw = key_file_version(store_dir, 3)
     err = too_new(store_dir, "000000")
     assert err.params == {"what": "key.json", "found": 3, "known": 2}
     assert json.loads(path.read_text(encoding="utf-8")) == raw  # nothing changed, no try counted
@@ -111,11 +118,7 @@ def test_newer_data_file_asks_for_an_update(
 
 
 def test_unknown_older_looking_key_version_is_damage(store_dir: Path) -> None:
-    LocalStore.create(store_dir, PIN).close()
-    path = store_dir / "key.json"
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    raw["v"] = 0
-    path.write_text(json.dumps(raw), encoding="utf-8")
+    key_file_version(store_dir, 0)
     with pytest.raises(StoreError) as err:
         LocalStore.open(store_dir, PIN)
     assert err.value.code == "store.damaged"

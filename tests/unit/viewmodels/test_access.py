@@ -9,7 +9,7 @@ from app.services.device import Device
 from app.store import LocalStore
 from app.viewmodels.access import SetupViewModel, UnlockViewModel
 from app.viewmodels.settings import SettingsViewModel
-from tests.unit.viewmodels.lead_phone import PIN, RecordingNavigator, identity, open_phone
+from tests.unit.viewmodels.phone import PIN, RecordingNavigator, identity, open_phone
 
 OLD_PIN = "2468"
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,38 +13,23 @@ from app.services.sync_service import SyncService
 from app.viewmodels.assignment import AssignmentViewModel, result_fields
 from sync.domain import REVISIT_DELAY, to_iso
 from tests.unit.client.fakes import FakeServerTransport
-from tests.unit.viewmodels.field_phone import (
+from tests.unit.viewmodels.phone import (
     LEAD,
     MATE,
     PIN,
     RecordingNavigator,
     Seeder,
     at,
-    field_env,
     fixed_now,
     open_phone,
-    restore_tz,
 )
 
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    field_env(monkeypatch)
-    yield
-    monkeypatch.undo()
-    restore_tz()
-
-
-@pytest.fixture
-def phone(tmp_path: Path) -> Iterator[Device]:
-    device = open_phone(tmp_path / "phone")
-    yield device
-    device.lock()
+pytestmark = pytest.mark.usefixtures("field_time")
 
 
 def seed_door(device: Device, status: str = "pending", **kw: object) -> Seeder:
     s = Seeder(device)
-    s.team()
+    s.crew()
     s.household("hh-1", "3栋", "2单元", "1201", phone="13800000001")
     s.resident("rs-1", "hh-1", "张秀英", age_band="80+", phone="13800000002")
     s.resident(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,17 +15,12 @@ from app import i18n
 from app.viewmodels.field_common import natural_key, problem_text, rejections_by_record, tel_url
 from app.viewmodels.timefmt import countdown_text, local_time, span_text
 from sync.errors import ValidationError
-from tests.unit.viewmodels.field_phone import NOW, at, field_env, restore_tz
+from tests.unit.viewmodels.phone import NOW, at
 
 LOCALES = Path(i18n.__file__).with_name("locales")
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    field_env(monkeypatch)
-    yield
-    monkeypatch.undo()
-    restore_tz()
+pytestmark = pytest.mark.usefixtures("field_time")
 
 
 def test_local_time_is_the_phones_with_a_date_when_not_today() -> None:

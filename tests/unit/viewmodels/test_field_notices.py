@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from app.services.device import Device
@@ -14,32 +11,24 @@ from app.viewmodels.notices import (
     NoticesViewModel,
     NoticeViewModel,
 )
-from tests.unit.viewmodels.field_phone import (
+from tests.unit.viewmodels.phone import (
     PIN,
     TEAM,
+    TEAM_NAME,
     RecordingNavigator,
     Seeder,
     at,
-    field_env,
     fixed_now,
-    open_phone,
-    restore_tz,
 )
 
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    field_env(monkeypatch)
-    yield
-    monkeypatch.undo()
-    restore_tz()
+pytestmark = pytest.mark.usefixtures("field_time")
 
 
 @pytest.fixture
-def phone(tmp_path: Path) -> Iterator[Device]:
-    device = open_phone(tmp_path / "phone")
-    s = Seeder(device)
-    s.team()
+def phone(phone: Device) -> Device:
+    """The volunteer's phone (see conftest) with what these tests read."""
+    s = Seeder(phone)
+    s.crew()
     for notice_id, kind, title, hours in (
         ("nt-old", "policy", "封控期间物资配送说明", -30),
         ("nt-new", "rumour_rebuttal", "辟谣：网传“明天全区解封”不实", -1),
@@ -74,8 +63,7 @@ def phone(tmp_path: Path) -> Iterator[Device]:
         phone="13800000010",
         team_id="tm-other",
     )
-    yield device
-    device.lock()
+    return phone
 
 
 def test_newest_first_all_unread_at_first(phone: Device) -> None:
@@ -126,7 +114,7 @@ def test_contacts_team_first_then_community_with_call_links(phone: Device) -> No
     assert nav.routes == ["/contacts"]
     vm = ContactsViewModel(phone, nav)
     assert [c.id for c in vm.rows] == ["ct-lead", "ct-hotline", "ct-clinic", "ct-other"]
-    assert vm.rows[0].team == "观海轩1栋邻里服务队"
+    assert vm.rows[0].team == TEAM_NAME
     assert vm.rows[1].team == ""
     assert vm.rows[2].tel_url == "tel:0755-12345678"
     assert vm.rows[1].tel_url == "tel:12356"

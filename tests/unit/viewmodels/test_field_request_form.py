@@ -3,47 +3,34 @@ lane for urgent requests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from app.services.device import Device
 from app.viewmodels.request_form import NewRequestViewModel, household_of
 from sync.client.batching import plan_batches
 from sync.domain import SLA, to_iso
-from tests.unit.viewmodels.field_phone import (
+from tests.unit.viewmodels.phone import (
     PIN,
     TEAM,
     RecordingNavigator,
     Seeder,
-    field_env,
     fixed_now,
-    open_phone,
-    restore_tz,
 )
 
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    field_env(monkeypatch)
-    yield
-    monkeypatch.undo()
-    restore_tz()
+pytestmark = pytest.mark.usefixtures("field_time")
 
 
 @pytest.fixture
-def phone(tmp_path: Path) -> Iterator[Device]:
-    device = open_phone(tmp_path / "phone")
-    s = Seeder(device)
-    s.team()
+def phone(phone: Device) -> Device:
+    """The volunteer's phone (see conftest) with what these tests read."""
+    s = Seeder(phone)
+    s.crew()
     s.household("hh-1", "3栋", "2单元", "1201", phone="13800000001")
     s.household("hh-2", "3栋", "2单元", "1202")
     s.household("hh-3", "12栋", "1单元", "101")
     s.resident("rs-1", "hh-2", "张秀英")
     s.resident("rs-2", "hh-3", "李建国")
-    yield device
-    device.lock()
+    return phone
 
 
 def test_search_finds_households_by_address_or_resident(phone: Device) -> None:

@@ -3,9 +3,7 @@ changes the machine and the role allow, assignee, notes)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -13,45 +11,27 @@ from app.services.device import Device
 from app.viewmodels.request_detail import RequestDetailViewModel
 from app.viewmodels.requests import OPEN, RequestListViewModel
 from sync.domain import REQUEST_MACHINE
-from tests.unit.viewmodels.field_phone import (
+from tests.unit.viewmodels.phone import (
     LEAD,
     MATE,
     ME,
     OTHER_TEAM,
     RecordingNavigator,
     Seeder,
-    field_env,
     fixed_now,
-    open_phone,
-    restore_tz,
 )
 
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    field_env(monkeypatch)
-    yield
-    monkeypatch.undo()
-    restore_tz()
+pytestmark = pytest.mark.usefixtures("field_time")
 
 
 @pytest.fixture
-def phone(tmp_path: Path) -> Iterator[Device]:
-    device = open_phone(tmp_path / "phone")
-    yield device
-    device.lock()
-
-
-@pytest.fixture
-def lead(tmp_path: Path) -> Iterator[Device]:
-    device = open_phone(tmp_path / "lead", role="team_lead", member_id=LEAD)
-    yield device
-    device.lock()
+def lead(lead_phone: Device) -> Device:
+    return lead_phone
 
 
 def seed(device: Device) -> Seeder:
     s = Seeder(device)
-    s.team()
+    s.crew()
     s.household("hh-1", "3栋", "2单元", "1201")
     s.household("hh-2", "3栋", "1单元", "502")
     return s

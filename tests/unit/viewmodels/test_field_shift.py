@@ -3,54 +3,28 @@ search, filters, the lead's mine/team switch, overdue and key-care marks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from app.services.device import Device
 from app.viewmodels.shift import MINE, TEAM, ShiftViewModel
 from sync.domain import changes
 from sync.domain.progress import Progress as Counts
-from tests.unit.viewmodels.field_phone import (
+from tests.unit.viewmodels.phone import (
     LEAD,
     MATE,
     RecordingNavigator,
     Seeder,
     at,
-    field_env,
     fixed_now,
-    open_phone,
-    restore_tz,
 )
 
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    field_env(monkeypatch)
-    yield
-    monkeypatch.undo()
-    restore_tz()
-
-
-@pytest.fixture
-def phone(tmp_path: Path) -> Iterator[Device]:
-    device = open_phone(tmp_path / "phone")
-    yield device
-    device.lock()
-
-
-@pytest.fixture
-def lead_phone(tmp_path: Path) -> Iterator[Device]:
-    device = open_phone(tmp_path / "lead", role="team_lead", member_id=LEAD)
-    yield device
-    device.lock()
+pytestmark = pytest.mark.usefixtures("field_time")
 
 
 def seed_block(device: Device) -> Seeder:
     """Two buildings (10栋 and 2栋), key-care residents in 2栋 1单元 301."""
     s = Seeder(device)
-    s.team()
+    s.crew()
     s.household("hh-1", "2栋", "1单元", "301")
     s.household("hh-2", "2栋", "1单元", "102")
     s.household("hh-3", "2栋", "2单元", "201")

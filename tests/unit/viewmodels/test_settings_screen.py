@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from app import i18n
 from app.services.device import META_LANGUAGE, Device
 from app.viewmodels.settings import SettingsViewModel, app_version
 from sync.errors import WrongPin
-from tests.unit.viewmodels.lead_phone import (
+from tests.unit.viewmodels.phone import (
     PIN,
     RecordingNavigator,
     Seeder,
@@ -19,20 +18,12 @@ from tests.unit.viewmodels.lead_phone import (
     open_phone,
 )
 
-
-@pytest.fixture(autouse=True)
-def chinese() -> Iterator[None]:
-    i18n.set_language("zh-CN")
-    yield
-    i18n.set_language("zh-CN")
+pytestmark = pytest.mark.usefixtures("chinese")
 
 
 @pytest.fixture
-def phone(tmp_path: Path) -> Iterator[Device]:
-    device = open_phone(tmp_path / "lead", identity())
-    yield device
-    if device.store is not None:
-        device.lock()
+def phone(lead_phone: Device) -> Device:
+    return lead_phone
 
 
 def test_switching_language_applies_keeps_and_rebuilds(phone: Device) -> None:
@@ -105,7 +96,7 @@ def test_who_am_i_server_and_about(phone: Device) -> None:
         "李建国",
         "队长",
         "观海轩第一志愿服务队",
-        "dev-lead-1",
+        "dev-mb-li",
     )
     assert vm.server_url == "http://127.0.0.1:8800"
     assert app_version() in vm.about() and "v1" in vm.about()

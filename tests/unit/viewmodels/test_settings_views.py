@@ -17,11 +17,12 @@ from app.ui.context import UiContext
 from app.ui.views import settings
 from app.ui.widgets import sync_bar
 from tests.unit.client.fakes import FakeServerTransport
-from tests.unit.viewmodels.lead_phone import (
+from tests.unit.viewmodels.phone import (
     FakePage,
     FakeRouter,
     Seeder,
     identity,
+    nodes,
     open_phone,
     texts,
 )
@@ -39,7 +40,7 @@ def phone(tmp_path: Path, server: FakeServerTransport) -> Iterator[Device]:
     device = open_phone(tmp_path / "lead", identity(server), server)
     s = Seeder(device)
     s.team()
-    s.household("hh-1201", "观海轩 3栋 2单元 1201")
+    s.household("hh-1", "3栋", "2单元", "1201")
     s.request("rq-1", "urgent")
     yield device
     if device.store is not None:
@@ -73,10 +74,10 @@ def test_sync_screen_shows_rejection_and_receipt_after_sync_now(phone: Device) -
     sync = SyncService(phone)
     ctx, _ = context(phone, sync)
     phone.change("request", "rq-1", set={"status": "acknowledged"})
-    phone.change("household", "hh-1201", set={"note": "门铃坏了，请敲门"})
+    phone.change("household", "hh-1", set={"note": "门铃坏了，请敲门"})
     screen = settings.ROUTES[1].build(ctx, {})
     sync_button: Any = next(
-        c for c in _all(screen.view) if isinstance(c, ft.FilledButton) and c.on_click
+        c for c in nodes(screen.view) if isinstance(c, ft.FilledButton) and c.on_click
     )
     sync_button.on_click(None)  # the fake page runs the background work at once
     words = texts(screen.view)
@@ -90,27 +91,10 @@ def test_sync_screen_shows_rejection_and_receipt_after_sync_now(phone: Device) -
 def test_tapping_the_sync_bar_opens_the_sync_screen(phone: Device) -> None:
     ctx, nav = context(phone)
     bar, unsubscribe = sync_bar(ctx)
-    tappable = next(c for c in _all(bar) if getattr(c, "on_click", None))
+    tappable = next(c for c in nodes(bar) if getattr(c, "on_click", None))
     tappable.on_click(None)
     assert nav.routes == ["/sync"]
     nav.current = "/sync"
     tappable.on_click(None)
     assert nav.routes == ["/sync"]  # already there: stays
     unsubscribe()
-
-
-def _all(control: Any) -> list[Any]:
-    out: list[Any] = []
-
-    def walk(node: Any) -> None:
-        out.append(node)
-        for name in ("content", "controls", "appbar"):
-            child = getattr(node, name, None)
-            if isinstance(child, list):
-                for item in child:
-                    walk(item)
-            elif child is not None and hasattr(child, "__dict__"):
-                walk(child)
-
-    walk(control)
-    return out

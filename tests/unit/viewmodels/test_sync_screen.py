@@ -23,14 +23,9 @@ from app.viewmodels.sync_screen import (
 )
 from sync.ops import Op
 from tests.unit.client.fakes import FakeServerTransport
-from tests.unit.viewmodels.lead_phone import RecordingNavigator, Seeder, identity, open_phone
+from tests.unit.viewmodels.phone import PIN, RecordingNavigator, Seeder, identity, open_phone
 
-
-@pytest.fixture(autouse=True)
-def chinese() -> Iterator[None]:
-    i18n.set_language("zh-CN")
-    yield
-    i18n.set_language("zh-CN")
+pytestmark = pytest.mark.usefixtures("chinese")
 
 
 @pytest.fixture
@@ -45,7 +40,7 @@ def server() -> FakeServerTransport:
 def phone(tmp_path: Path, server: FakeServerTransport) -> Iterator[Device]:
     device = open_phone(tmp_path / "p", identity(server, role="volunteer"), server)
     s = Seeder(device)
-    s.assignment("as-1", "mb-li")
+    s.assignment("as-1", "hh-1", assignee="mb-li")
     s.request("rq-1", "urgent")
     yield device
     if device.store is not None:
@@ -104,7 +99,7 @@ def test_kept_receipts_and_rejections_show_after_a_restart(phone: Device) -> Non
     phone.change("assignment", "as-1", set={"status": "done"})
     assert SyncScreenViewModel(SyncService(phone), RecordingNavigator()).sync_now()
     phone.lock()
-    phone.unlock("246810")
+    phone.unlock(PIN)
     vm = SyncScreenViewModel(SyncService(phone), RecordingNavigator())
     assert vm.summary is None  # no sync in this session yet
     assert len(vm.receipts) == 2
@@ -161,7 +156,7 @@ def test_close_stops_updates(phone: Device) -> None:
 
 
 def test_a_rejected_record_is_named_by_what_it_is(phone: Device) -> None:
-    Seeder(phone).household("hh-1201", "观海轩 3栋 2单元 1201")
+    Seeder(phone).household("hh-1", "3栋", "2单元", "1201")
     vm = SyncScreenViewModel(SyncService(phone), RecordingNavigator())
     assert vm.describe("assignment", "as-1") == "任务：核酸采样 · 观海轩 3栋 2单元 1201"
     assert vm.describe("request", "rq-1") == "居民诉求：购药 · 观海轩 3栋 2单元 1201"

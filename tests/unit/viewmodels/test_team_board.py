@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,8 @@ from app.viewmodels.team import (
     ReassignViewModel,
     TeamBoardViewModel,
 )
-from tests.unit.viewmodels.lead_phone import (
+from tests.unit.viewmodels.phone import (
+    PIN,
     TEAM,
     RecordingNavigator,
     Seeder,
@@ -35,18 +35,12 @@ def assignee(device: Device, assignment_id: str) -> str | None:
     return record.get("assignee_id")
 
 
-@pytest.fixture(autouse=True)
-def chinese() -> Iterator[None]:
-    i18n.set_language("zh-CN")
-    yield
-    i18n.set_language("zh-CN")
+pytestmark = pytest.mark.usefixtures("chinese")
 
 
 @pytest.fixture
-def phone(tmp_path: Path) -> Iterator[Device]:
-    device = open_phone(tmp_path / "lead", identity())
-    yield device
-    device.lock()
+def phone(lead_phone: Device) -> Device:
+    return lead_phone
 
 
 @pytest.fixture
@@ -56,20 +50,20 @@ def seeded(phone: Device) -> Seeder:
     s.member("mb-li", "李建国", "team_lead")
     s.member(WANG, "王桂兰")
     s.member(ZHAO, "赵志强")
-    s.household("hh-1201", "观海轩 3栋 2单元 1201")
-    s.household("hh-1202", "观海轩 3栋 2单元 1202")
+    s.household("hh-1", "3栋", "2单元", "1201")
+    s.household("hh-2", "3栋", "2单元", "1202")
     # 王桂兰: 2 done, 1 to do and overdue, 1 nobody home (revisit), 1 cancelled (not counted)
-    s.assignment("as-1", WANG, "done")
-    s.assignment("as-2", WANG, "done", target="hh-1202")
-    s.assignment("as-3", WANG, "pending", due=at(-1))
-    s.assignment("as-4", WANG, "no_answer", revisit_due=at(1))
-    s.assignment("as-5", WANG, "cancelled")
+    s.assignment("as-1", "hh-1", "done", assignee=WANG)
+    s.assignment("as-2", "hh-2", "done", assignee=WANG)
+    s.assignment("as-3", "hh-1", "pending", assignee=WANG, due=at(-1))
+    s.assignment("as-4", "hh-1", "no_answer", assignee=WANG, revisit_due=at(1))
+    s.assignment("as-5", "hh-1", "cancelled", assignee=WANG)
     # 赵志强: 1 in progress (not yet due), 1 refused
-    s.assignment("as-6", ZHAO, "in_progress", due=at(3))
-    s.assignment("as-7", ZHAO, "refused")
+    s.assignment("as-6", "hh-1", "in_progress", assignee=ZHAO, due=at(3))
+    s.assignment("as-7", "hh-1", "refused", assignee=ZHAO)
     # nobody yet; and one of another team that must not show
-    s.assignment("as-8", None, "pending")
-    s.assignment("as-9", WANG, "pending", team_id="tm-other")
+    s.assignment("as-8", "hh-1", "pending", assignee=None)
+    s.assignment("as-9", "hh-1", "pending", assignee=WANG, team_id="tm-other")
     # requests: two open for the team (one urgent), one resolved, one of another team
     s.request("rq-1", "urgent")
     s.request("rq-2", "routine")
@@ -161,7 +155,7 @@ def test_reassign_is_kept_on_the_phone_and_queued(seeded: Seeder, tmp_path: Path
     # durable: a fresh unlock of the same data dir sees it
     device.lock()
     again = Device(device.data_dir)
-    again.unlock("246810")
+    again.unlock(PIN)
     try:
         assert assignee(again, "as-3") == ZHAO
         assert again.require_store().pending_ops()[-1].set == {"assignee_id": ZHAO}

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from app import i18n
 from app.services.device import Device
 from app.services.sync_service import SyncService
 from app.viewmodels.team import HandoverViewModel, ShiftSummaryViewModel, pick_shift
 from sync.domain import changes
 from tests.unit.client.fakes import FakeServerTransport
-from tests.unit.viewmodels.lead_phone import (
+from tests.unit.viewmodels.phone import (
     NOW,
     PIN,
     RecordingNavigator,
@@ -25,19 +23,12 @@ from tests.unit.viewmodels.lead_phone import (
     open_phone,
 )
 
-
-@pytest.fixture(autouse=True)
-def chinese() -> Iterator[None]:
-    i18n.set_language("zh-CN")
-    yield
-    i18n.set_language("zh-CN")
+pytestmark = pytest.mark.usefixtures("chinese")
 
 
 @pytest.fixture
-def phone(tmp_path: Path) -> Iterator[Device]:
-    device = open_phone(tmp_path / "lead", identity())
-    yield device
-    device.lock()
+def phone(lead_phone: Device) -> Device:
+    return lead_phone
 
 
 def base(device: Device) -> Seeder:
@@ -45,7 +36,7 @@ def base(device: Device) -> Seeder:
     s.team()
     s.member("mb-li", "李建国", "team_lead")
     s.member("mb-wang", "王桂兰")
-    s.household("hh-1201", "观海轩 3栋 2单元 1201")
+    s.household("hh-1", "3栋", "2单元", "1201")
     return s
 
 
@@ -149,9 +140,9 @@ def summary_phone(tmp_path: Path) -> tuple[Device, FakeServerTransport, Seeder]:
     server = FakeServerTransport()
     device = open_phone(tmp_path / "lead", identity(server), server)
     s = base(device)
-    s.assignment("as-1", "mb-wang", "done")
-    s.assignment("as-2", "mb-wang", "pending", due=at(-1))
-    s.assignment("as-3", "mb-wang", "no_answer")
+    s.assignment("as-1", "hh-1", "done", assignee="mb-wang")
+    s.assignment("as-2", "hh-1", "pending", assignee="mb-wang", due=at(-1))
+    s.assignment("as-3", "hh-1", "no_answer", assignee="mb-wang")
     s.request("rq-routine", "routine")
     s.request("rq-urgent", "urgent", created_hours=-5)  # 1 h overdue
     s.request("rq-emergency", "emergency", created_hours=-0.5)

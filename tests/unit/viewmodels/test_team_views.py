@@ -14,7 +14,7 @@ from app.services.device import Device
 from app.services.sync_service import SyncService
 from app.ui.context import UiContext
 from app.ui.views import team
-from tests.unit.viewmodels.lead_phone import (
+from tests.unit.viewmodels.phone import (
     FakePage,
     FakeRouter,
     Seeder,
@@ -41,9 +41,9 @@ def phone(tmp_path: Path) -> Iterator[Device]:
     s.team()
     s.member("mb-li", "李建国", "team_lead")
     s.member("mb-wang", "王桂兰")
-    s.household("hh-1201", "观海轩 3栋 2单元 1201")
-    s.assignment("as-1", "mb-wang", "pending", due=at(-30), title="上门采样")
-    s.assignment("as-2", "mb-wang", "done")
+    s.household("hh-1", "3栋", "2单元", "1201")
+    s.assignment("as-1", "hh-1", "pending", assignee="mb-wang", due=at(-30), title="上门采样")
+    s.assignment("as-2", "hh-1", "done", assignee="mb-wang")
     s.request("rq-1", "emergency", created_hours=-3)
     yield device
     device.lock()

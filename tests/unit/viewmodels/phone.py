@@ -1,18 +1,24 @@
-"""A team lead's phone for the view-model tests: a real Device over a real encrypted
-LocalStore in tmp_path, records seeded as ops pulled from a server, and a recording navigator.
+"""A volunteer's or a team lead's phone for the view-model tests: a real Device over a real
+encrypted LocalStore in tmp_path, records put on it the way a pull does (``apply_remote``), a
+recording navigator, and what building a screen without a browser needs.
 
-The only fakes are at the transport edge: :class:`OfflineTransport` (the server cannot be
-reached) and the client tests' ``FakeServerTransport`` (a tiny in-process server running the
-real protocol code).
+The only fakes sit at the transport edge: :class:`OfflineTransport` (the server cannot be
+reached) and the client tests' ``FakeServerTransport`` (an in-process server running the real
+protocol code). The fixtures built from these are in ``conftest.py``. Every name, phone and
+address is invented.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from app import i18n
 from app.services.device import META_IDENTITY, Device
 from app.store import LocalStore
 from sync.client import Identity, TransportResponse
@@ -25,13 +31,35 @@ from tests.unit.client.fakes import FakeServerTransport
 
 PIN = "246810"
 TEAM = "tm-guanhai"
+TEAM_NAME = "观海轩第一志愿服务队"
+OTHER_TEAM = "tm-other"
+COMMUNITY = "pl-c"
+ME = "mb-zhang"
 LEAD = "mb-li"
+MATE = "mb-wang"
+#: 10:00 UTC is 18:00 in Shanghai, the phones' time zone in these tests
 NOW = datetime(2022, 4, 12, 10, 0, tzinfo=UTC)
 
 
 def at(hours: float) -> str:
     """A record time ``hours`` after (negative: before) :data:`NOW`."""
     return to_iso(NOW + timedelta(hours=hours))
+
+
+def fixed_now() -> datetime:
+    return NOW
+
+
+def field_env(monkeypatch: pytest.MonkeyPatch, lang: str = "zh-CN") -> None:
+    """Run the test in the phones' time zone (local times and "today" depend on it) and in
+    ``lang``; both are put back afterwards (tzset runs again at teardown via ``restore_tz``)."""
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    monkeypatch.setattr(i18n, "_current", lang)
+
+
+def restore_tz() -> None:
+    time.tzset()
 
 
 @dataclass
@@ -71,9 +99,10 @@ def identity(
     member_id: str = LEAD,
     name: str = "李建国",
     team_id: str | None = TEAM,
-    device_id: str = "dev-lead-1",
+    device_id: str | None = None,
 ) -> Identity:
-    """An enrolled identity; registered with ``server`` when given."""
+    """An enrolled identity (the team lead's unless told); registered with ``server`` if given."""
+    device_id = device_id or f"dev-{member_id}"
     keys = DeviceKeys.generate()
     server_keys = server.keys if server is not None else ServerKeys.generate()
     if server is not None:
@@ -94,18 +123,31 @@ def identity(
     )
 
 
-def open_phone(path: Path, ident: Identity, transport: Any = None) -> Device:
-    """An unlocked Device whose store holds ``ident`` (as if enrolled earlier)."""
+def open_phone(
+    path: Path,
+    ident: Identity | None = None,
+    transport: Any = None,
+    *,
+    role: str = "volunteer",
+    member_id: str = ME,
+    team_id: str | None = TEAM,
+    server: FakeServerTransport | None = None,
+) -> Device:
+    """An unlocked Device whose store holds ``ident`` (as if enrolled earlier); without one, a
+    volunteer's (or ``role``'s) identity, registered with ``server`` when given."""
+    if ident is None:
+        ident = identity(server, role=role, member_id=member_id, name="张秀英", team_id=team_id)
     store = LocalStore.create(path, PIN)
     store.set_meta(META_IDENTITY, ident.to_dict())
     store.close()
-    device = Device(path, transport_factory=lambda url: transport or OfflineTransport())
+    answer = transport or server or OfflineTransport()
+    device = Device(path, transport_factory=lambda url: answer)
     device.unlock(PIN)
     return device
 
 
-#: the status path from pending to each status, as the server would have seen it happen
-_PATHS = {
+#: the status path from pending to each status, as it would have happened elsewhere
+_PATHS: dict[str, tuple[str, ...]] = {
     "pending": (),
     "in_progress": ("in_progress",),
     "done": ("in_progress", "done"),
@@ -114,10 +156,18 @@ _PATHS = {
     "revisit": ("no_answer", "revisit"),
     "cancelled": ("cancelled",),
 }
+_REQUEST_PATHS: dict[str, tuple[str, ...]] = {
+    "new": (),
+    "acknowledged": ("acknowledged",),
+    "in_progress": ("acknowledged", "in_progress"),
+    "resolved": ("acknowledged", "in_progress", "resolved"),
+    "confirmed": ("acknowledged", "in_progress", "resolved", "confirmed"),
+    "cancelled": ("cancelled",),
+}
 
 
 class Seeder:
-    """Puts records on the phone the way a pull does (``apply_remote``), authored elsewhere."""
+    """Puts records on the phone the way a pull does, authored by the server."""
 
     def __init__(self, device: Device) -> None:
         self.device = device
@@ -131,16 +181,17 @@ class Seeder:
     def _apply(self, op: Any) -> dict[str, Any]:
         self.cursor += 1
         self.store.apply_remote([op], str(self.cursor))
+        # The phone's clock has seen the pulled change: its own next change is newer, even
+        # within the same millisecond (the seeder's clock may have counted ahead in it).
+        self.device.clock.observe(op.hlc)
         record = self.device.get(op.kind, op.entity_id)
         assert record is not None
         return record
 
-    def put(
-        self, record_kind: str, entity_id: str | None = None, /, **values: Any
-    ) -> dict[str, Any]:
-        current = self.device.get(record_kind, entity_id) if entity_id else None
+    def put(self, kind: str, entity_id: str | None = None, /, **values: Any) -> dict[str, Any]:
+        current = self.device.get(kind, entity_id) if entity_id else None
         op = changes.make_op(
-            record_kind,
+            kind,
             entity_id,
             set=values,
             current=current,
@@ -150,9 +201,9 @@ class Seeder:
         )
         return self._apply(op)
 
-    def team(self, team_id: str = TEAM, name: str = "观海轩第一志愿服务队") -> dict[str, Any]:
+    def team(self, team_id: str = TEAM, name: str = TEAM_NAME) -> dict[str, Any]:
         return self.put(
-            "team", team_id, name=name, kind="neighbour_service", community_id="pl-guanhai"
+            "team", team_id, name=name, kind="neighbour_service", community_id=COMMUNITY
         )
 
     def member(
@@ -160,18 +211,40 @@ class Seeder:
     ) -> dict[str, Any]:
         return self.put("member", member_id, name=name, role=role, team_id=team_id)
 
-    def household(self, household_id: str, address: str) -> dict[str, Any]:
-        return self.put("household", household_id, place_id="pl-guanhai-3", address=address)
+    def crew(self) -> None:
+        """The team with me, its lead and a mate, and a volunteer of another team."""
+        self.team()
+        self.member(ME, "张秀英")
+        self.member(LEAD, "李建国", "team_lead")
+        self.member(MATE, "王桂兰")
+        self.member("mb-zhao", "赵志强", team_id=OTHER_TEAM)
+
+    def household(
+        self, household_id: str, building: str, unit: str, room: str, **extra: Any
+    ) -> dict[str, Any]:
+        return self.put(
+            "household",
+            household_id,
+            place_id="pl-unit",
+            building=building,
+            unit=unit,
+            room=room,
+            address=f"观海轩 {building} {unit} {room}",
+            **extra,
+        )
+
+    def resident(self, resident_id: str, household_id: str, name: str, **extra: Any) -> None:
+        self.put("resident", resident_id, household_id=household_id, name=name, **extra)
 
     def assignment(
         self,
         assignment_id: str,
-        assignee: str | None,
+        target: str = "hh-1",
         status: str = "pending",
         *,
-        target: str = "hh-1201",
-        team_id: str = TEAM,
+        assignee: str | None = ME,
         type: str = "nucleic_acid_sampling",
+        team_id: str = TEAM,
         **values: Any,
     ) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -179,6 +252,7 @@ class Seeder:
             "target_kind": "household",
             "target_id": target,
             "team_id": team_id,
+            "title": "核酸采样上门",
             **values,
         }
         if assignee is not None:
@@ -189,19 +263,34 @@ class Seeder:
             record = self.put("assignment", assignment_id, status=step, **extra)
         return record
 
+    def visit(self, assignment_id: str, outcome: str, hours: float) -> None:
+        current = self.device.get("assignment", assignment_id)
+        assert current is not None
+        op = changes.record_visit(
+            current,
+            outcome,
+            clock=self.clock,
+            device="dev-server",
+            member=MATE,
+            at=at(hours),
+        )
+        self._apply(op)
+
     def request(
         self,
         request_id: str,
         urgency: str,
         *,
         created_hours: float = -1,
-        household: str = "hh-1201",
+        household: str = "hh-1",
         team_id: str | None = TEAM,
         status: str = "new",
+        assignee: str | None = None,
+        category: str = "medicine",
     ) -> dict[str, Any]:
         op = changes.new_request(
             household,
-            "medicine",
+            category,
             urgency,
             "需要降压药",
             clock=self.clock,
@@ -212,24 +301,16 @@ class Seeder:
             entity_id=request_id,
         )
         record = self._apply(op)
-        path = {
-            "new": (),
-            "acknowledged": ("acknowledged",),
-            "resolved": ("acknowledged", "in_progress", "resolved"),
-            "cancelled": ("cancelled",),
-        }
-        for step in path[status]:
+        for step in _REQUEST_PATHS[status]:
             record = self.put("request", request_id, status=step)
+        if assignee is not None:
+            record = self.put("request", request_id, assignee_id=assignee)
         return record
 
     def shift(
         self, shift_id: str, starts: float, ends: float, team_id: str = TEAM
     ) -> dict[str, Any]:
         return self.put("shift", shift_id, team_id=team_id, starts=at(starts), ends=at(ends))
-
-
-def fixed_now() -> datetime:
-    return NOW
 
 
 # -- building screens without a browser ------------------------------------------
@@ -252,30 +333,40 @@ class FakeRouter(RecordingNavigator):
     current: str | None = None
 
 
-def texts(control: Any) -> list[str]:
-    """Every text value in a control tree (``ft.Text`` values, labels, button captions)."""
-    import flet as ft
+_CHILDREN = ("content", "controls", "title", "subtitle", "leading", "trailing", "appbar")
 
-    out: list[str] = []
+
+def nodes(control: Any) -> list[Any]:
+    """Every control in a tree, parents before their children."""
+    out: list[Any] = []
     seen: set[int] = set()
 
     def walk(node: Any) -> None:
         if id(node) in seen:
             return
         seen.add(id(node))
+        out.append(node)
+        for name in _CHILDREN:
+            child = getattr(node, name, None)
+            if isinstance(child, list):
+                for item in child:
+                    walk(item)
+            elif child is not None and not isinstance(child, str) and hasattr(child, "__dict__"):
+                walk(child)
+
+    walk(control)
+    return out
+
+
+def texts(control: Any) -> list[str]:
+    """Every text value in a control tree (``ft.Text`` values, labels, button captions)."""
+    import flet as ft
+
+    out: list[str] = []
+    for node in nodes(control):
         if isinstance(node, ft.Text) and isinstance(node.value, str):
             out.append(node.value)
         if isinstance(node, ft.TextField) and isinstance(node.label, str):
             out.append(node.label)
-        for name in ("content", "controls", "title", "subtitle", "leading", "trailing", "appbar"):
-            child = getattr(node, name, None)
-            if isinstance(child, str):
-                out.append(child)
-            elif isinstance(child, list):
-                for item in child:
-                    walk(item)
-            elif child is not None and hasattr(child, "__dict__"):
-                walk(child)
-
-    walk(control)
+        out += [v for v in (getattr(node, name, None) for name in _CHILDREN) if isinstance(v, str)]
     return out
