@@ -11,7 +11,10 @@ then it syncs against a real server (SQLite). Measured from the bytes actually e
 - ``throttled_s``: the same sync by a fresh device on a fresh server through
   ``FaultProxy(rate_bps=100_000, rtt_s=0.3)``, and when its urgent ops were acknowledged;
 - ``one_request``: for comparison, the same ops sent as ONE request with the urgent ops first
-  (built with the protocol codec, since the engine always uses a separate priority lane).
+  (built with the protocol codec, since the engine always uses a separate priority lane);
+- ``fresh_pull_notes_s`` and ``fresh_pull_ops_per_s``: a fresh phone's enroll-and-pull of a scope
+  whose one request holds ``--fresh-notes`` notes, then of ``--fresh-ops`` more ops
+  (:mod:`bench.fresh_pull`; PIN derivation excluded).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.fresh_pull import TARGETS as FRESH_TARGETS
+from bench.fresh_pull import fresh_pulls
 from bench.harness import LiveServer, enroll
 from bench.netem import FaultProxy
 from bench.phones import Phone, RecordingTransport, local_store
@@ -38,7 +43,7 @@ from sync.ops import Op
 
 RATE_BPS = 100_000
 RTT_S = 0.3
-TARGETS = {"round_trips": 1, "wire_ratio": 0.40, "throttled_s": 5.0}
+TARGETS = {"round_trips": 1, "wire_ratio": 0.40, "throttled_s": 5.0, **FRESH_TARGETS}
 
 
 def plain_json(items: list[dict[str, Any]]) -> int:
@@ -98,6 +103,7 @@ class Scenario:
             ),
             key=lambda r: (r["role"] != "team_lead", str(r["id"])),
         )
+        self.crew = crew
         self.lead = self._phone(str(crew[0]["id"]))
         if self.team_ops:
             mate = self._phone(str(crew[1]["id"]))
@@ -198,7 +204,9 @@ def one_request(scenario: Scenario) -> dict[str, Any]:
     }
 
 
-def run(ops: int, team_ops: int, seed: int, urgent_rate: float) -> dict[str, Any]:
+def run(
+    ops: int, team_ops: int, seed: int, urgent_rate: float, fresh: tuple[int, int] = (4000, 100_000)
+) -> dict[str, Any]:
     with Scenario(ops, team_ops, seed, urgent_rate) as s:
         result: dict[str, Any] = {
             "ops": ops,
@@ -211,6 +219,9 @@ def run(ops: int, team_ops: int, seed: int, urgent_rate: float) -> dict[str, Any
         result.update(throttled(s))
     with Scenario(ops, team_ops, seed, urgent_rate) as s:
         result["one_request"] = one_request(s)
+    with Scenario(0, 0, seed, urgent_rate) as s:
+        mate = str(s.crew[1]["id"])
+        result.update(fresh_pulls(s.server, s.lead, mate, s.tmp, *fresh))
     result["targets"] = TARGETS
     return result
 
@@ -232,6 +243,14 @@ def table(result: dict[str, Any]) -> str:
         ("throttled sync", f"{result['throttled_s']:.2f} s (target ≤ 5 s)"),
         ("  urgent ops acked after", _seconds(result["throttled_urgent_acked_s"])),
         ("one request, urgent first", f"{result['one_request']['throttled_s']:.2f} s"),
+        (
+            f"fresh pull, {result['fresh_pull_notes']} notes on one request",
+            f"{result['fresh_pull_notes_s']:.2f} s (target ≤ 3 s)",
+        ),
+        (
+            f"fresh pull, {result['fresh_pull_ops']} ops",
+            f"{result['fresh_pull_ops_per_s']} ops/s (target ≥ 5000)",
+        ),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
@@ -245,9 +264,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--urgent-rate", type=float, default=0.05, help="share of new requests that are urgent"
     )
+    parser.add_argument("--fresh-notes", type=int, default=4000, help="notes on one request")
+    parser.add_argument("--fresh-ops", type=int, default=100_000, help="ops in a fresh scope")
     parser.add_argument("--json", type=Path, required=True)
     args = parser.parse_args(argv)
-    result = run(args.ops, args.team_ops, args.seed, args.urgent_rate)
+    fresh = (args.fresh_notes, args.fresh_ops)
+    result = run(args.ops, args.team_ops, args.seed, args.urgent_rate, fresh)
     print(table(result))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")

@@ -61,7 +61,7 @@ class LocalStore(StoreEngine):
             _check_kind(op.kind)
         with self._lock:
             self._check_open()
-            records, changes = self._merge_ops(ops)
+            records, changes = self._merge_ops(ops, each=True)
             queued: list[tuple[str, str]] = []
             next_key = self._outbox_next
             for op in ops:
@@ -78,25 +78,43 @@ class LocalStore(StoreEngine):
         self._notify({op.kind for op in ops} | {OUTBOX})
         return result
 
-    def _merge_ops(self, ops: Iterable[Op]) -> tuple[list[dict[str, Any]], Changes]:
-        """Each op's merged record, and the change set of the records that changed."""
-        pending: dict[tuple[str, str], dict[str, Any]] = {}
-        records: list[dict[str, Any]] = []
-        for op in ops:
+    def _merge_ops(
+        self, ops: Sequence[Op], *, each: bool = False
+    ) -> tuple[list[dict[str, Any]], Changes]:
+        """The change set of the records that changed, and with ``each`` a copy of each op's
+        record as it stood right after that op. A page of ops copies each touched record once
+        and merges each child list once (:class:`sync.merge.Merger`), so the cost is linear in
+        the ops, not in ops × record size."""
+        merger = merge.Merger()
+        before: dict[tuple[str, str], dict[str, Any] | None] = {}
+        owned: dict[tuple[str, str], dict[str, Any]] = {}
+        last = {(op.kind, op.entity_id): i for i, op in enumerate(ops)} if each else {}
+        snapshots: list[dict[str, Any] | tuple[str, str]] = []
+        for i, op in enumerate(ops):
             slot = (op.kind, op.entity_id)
-            current = (
-                pending[slot] if slot in pending else self._tables.docs(op.kind).get(op.entity_id)
-            )
+            if slot in owned:
+                current: dict[str, Any] | None = owned[slot]
+            else:
+                stored = before[slot] = self._tables.docs(op.kind).get(op.entity_id)
+                # our own copy, so the stored dict is never touched (plain: JSON all the way)
+                current = codec.plain(stored) if stored is not None else None
             try:
-                # apply_op is pure (it copies ``current``); plain() guarantees the stored
-                # record shares nothing with the op and is JSON all the way down.
-                merged = codec.plain(merge.apply_op(current, op))
+                owned[slot] = merger.apply(current, op)
             except codec.NotJson as exc:
                 raise ValidationError("store.not_json", reason=str(exc)) from exc
-            if merged != current:
-                pending[slot] = merged
-            records.append(merged)
-        changes: Changes = [(kind, entity_id, doc) for (kind, entity_id), doc in pending.items()]
+            if each:  # the record again later in this call: copy it as it stands now
+                if last[slot] == i:
+                    snapshots.append(slot)
+                else:
+                    merger.finish()
+                    snapshots.append(codec.clone(owned[slot]))
+        merger.finish()
+        records = [owned[s] if isinstance(s, tuple) else s for s in snapshots]
+        changes: Changes = [
+            (kind, entity_id, doc)
+            for (kind, entity_id), doc in owned.items()
+            if doc != before[(kind, entity_id)]
+        ]
         return records, changes
 
     # -- reads -------------------------------------------------------------------------------

@@ -214,6 +214,9 @@ class _Run:
         )
         self.total = len(pending)
         self.planned = max(1, len(batches) + (1 if inflight else 0))
+        # a first pull (no cursor yet) runs to the end of the scope, however many pages: a
+        # phone cut short would work with part of its area; the cap is for ordinary syncs
+        first_pull = self.outbox.cursor() is None
         more = False
         if inflight:
             ops = [op for op in pending if op.op_id in resend_ids]
@@ -222,7 +225,7 @@ class _Run:
             more = self._exchange(batch)
         if not inflight and not batches:
             more = self._exchange(Batch([]))
-        while more and self.summary.round_trips < self.engine.max_round_trips:
+        while more and (first_pull or self.summary.round_trips < self.engine.max_round_trips):
             self.planned += 1
             more = self._exchange(Batch([]))
         self.summary.more = more

@@ -17,7 +17,9 @@ from sync.server.vault import Vault
 @dataclass(frozen=True, slots=True)
 class BatchAnswer:
     """What a batch was answered. ``restart``: the device's pull scope had changed (new team,
-    area or role), so its pull starts from the beginning — stored, so a retry restarts too."""
+    area or role) when this batch was processed, so its pull starts from the beginning — stored,
+    so a retry of this batch restarts too (the pending restart itself is device state: see
+    :meth:`sync.server.service.SyncService._commit`)."""
 
     acks: list[str]
     rejected: list[Rejection]

@@ -6,7 +6,8 @@ already checked on their own (``validate_op``, clock):
 
 1. op ids already stored are acked again and not applied twice;
 2. each new op is authorized (:mod:`.authz`) against the records as they stand, including the
-   batch's earlier ops, then merged into its record with ``apply_op``;
+   batch's earlier ops, then merged into its record by one :class:`~sync.merge.Merger` per
+   commit (each record copied once, each child list merged once);
 3. each accepted op is appended to the feed at the next gap-free ``seq`` with its scope keys
    (:mod:`.scope`: the keys of its entity after the op and after the whole batch);
 4. when a batch moves an entity into a new scope (a household to another place, an assignment to
@@ -27,8 +28,9 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from sync.domain import validate_op
+from sync.domain.jsonlike import plain
 from sync.errors import LinliError
-from sync.merge import apply_op, merge_into
+from sync.merge import Merger
 from sync.ops import Op
 from sync.protocol import Rejection
 from sync.server import db
@@ -100,14 +102,16 @@ class Ledger:
         world.load_records({(op.kind, op.entity_id) for op in todo})
         world.load_refs(_referenced(world, todo))
         batch = _Batch()
+        merger = Merger()  # child lists merged once per commit, in finish()
         for op in todo:
             try:
                 _authorize(actor, op, world, validate)
-                merged = _merge(op, world)
+                merged = _merge(op, world, merger)
             except LinliError as exc:
                 batch.refused[op.op_id] = rejection(op.op_id, exc)
                 continue
             batch.accept(op, merged, world)
+        merger.finish()
         fed = self._feed(conn, world, batch, batch_id)
         return batch.outcome(ops, prejudged, fed)
 
@@ -297,13 +301,14 @@ def _authorize(actor: Actor, op: Op, world: TxWorld, validate: bool) -> None:
     authorize(actor, op, world)
 
 
-def _merge(op: Op, world: TxWorld) -> dict[str, Any]:
-    """``op`` merged into its record as it stands."""
+def _merge(op: Op, world: TxWorld, merger: Merger) -> dict[str, Any]:
+    """``op`` merged into its record as it stands (its child lists are brought up to date by
+    ``merger.finish()``; the rules read fields and refs only)."""
     current = world.record(op.kind, op.entity_id)
-    if (op.kind, op.entity_id) in world.changed():
-        # already this transaction's own copy: merge in place, don't copy again
-        return merge_into(current, op)
-    return apply_op(current, op)
+    if (op.kind, op.entity_id) not in world.changed():
+        # the first op on this record in this transaction: copy it once, then merge in place
+        current = plain(current) if current else None
+    return merger.apply(current, op)
 
 
 def _referenced(world: World, ops: Sequence[Op]) -> set[Key]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 
 from sqlalchemy import update
 
@@ -149,10 +148,14 @@ class SyncService:
     ) -> tuple[BatchAnswer, bool]:
         """The batch's stored answer (``True`` if it was a retry) — processing it if new.
 
-        The answer's ``restart`` is True when the device's pull scope changed since its last
-        sync (new team, area or role): its pull then starts from the beginning, so it receives
-        the history of everything it may now see. Stored with the batch, so a retry after a
-        lost answer restarts too."""
+        The answer's ``restart`` is True when the device's pull scope changed (new team, area or
+        role) since the scope it was last answered for (``devices.scope_sig``): its pull then
+        starts from the beginning, so it receives the history of everything it may now see.
+        That pending restart is the device's state here, not a property of any answer: only a
+        genuine request (a new batch with a newer counter) takes it, moving ``scope_sig`` in the
+        same transaction that stores the answer with ``restart`` — so a retry of that batch
+        after a lost answer restarts again, while a replayed OLD batch (answered from storage)
+        neither carries nor consumes it."""
         with self.rt.db.write() as conn:
             world = self.rt.ledger.world(conn)
             actor = devices.actor_for(world, device)
@@ -160,9 +163,9 @@ class SyncService:
             moved = scope != device.scope_sig
             stored = batches.load(conn, self.rt.vault, req.batch_id, device.device_id)
             seen = update(db.devices).where(db.devices.c.device_id == device.device_id)
-            if stored is not None:
-                conn.execute(seen.values(last_sync_at=now, scope_sig=scope))
-                return replace(stored, restart=stored.restart or moved), True
+            if stored is not None:  # a retry, or a replay by anyone: leave the scope state
+                conn.execute(seen.values(last_sync_at=now))
+                return stored, True
             advanced = conn.execute(
                 seen.where(
                     db.devices.c.last_counter < req.counter,

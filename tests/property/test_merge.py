@@ -24,7 +24,7 @@ from sync.domain import OUTCOME_STATUS, validate_op
 from sync.domain.enums import ASSIGNMENT_STATUSES, CONTROL, REQUEST_STATUSES, VISIT_OUTCOMES
 from sync.errors import LinliError
 from sync.hlc import encode
-from sync.merge import MergeResult, join_states, merge
+from sync.merge import Merger, MergeResult, apply_op, join_states, merge, merge_many
 from sync.ops import Op
 
 BASE_MS = 1_648_800_000_000
@@ -227,6 +227,42 @@ def test_replicas_that_see_the_same_ops_converge(ops: list[Op], data: st.DataObj
     ]
     expected = merge({}, ops).state
     assert all(state == expected for state in caught_up)
+
+
+def _op_by_op(state: dict[Any, Any], ops: list[Op]) -> dict[Any, Any]:
+    out = dict(state)
+    for op in ops:
+        key = (op.kind, op.entity_id)
+        out[key] = apply_op(out.get(key), op)
+    return out
+
+
+@SETTINGS
+@given(ops=op_sets(), cut=st.integers(0, 40))
+def test_a_page_merge_equals_the_op_by_op_merge(ops: list[Op], cut: int) -> None:
+    valid = _valid(ops)
+    cut %= len(valid) + 1
+    before = _op_by_op({}, valid[:cut])  # records that already hold some children
+    snapshot = json.dumps(_plain({str(k): v for k, v in before.items()}), sort_keys=True)
+    expected = _op_by_op(before, valid[cut:])
+    # merge(): one copy per touched record, one Merger for the whole page
+    assert merge(before, valid[cut:]).state == expected
+    # a Merger over records the caller owns, in any interleaving of records
+    owned = {key: _plain(record) for key, record in before.items()}
+    merger = Merger()
+    for op in valid[cut:]:
+        key = (op.kind, op.entity_id)
+        owned[key] = merger.apply(owned.get(key), op)
+    merger.finish()
+    assert owned == expected
+    # merge_many: each record's ops as one page, in the ops' order
+    for key in {(op.kind, op.entity_id) for op in valid[cut:]}:
+        mine = [op for op in valid[cut:] if (op.kind, op.entity_id) == key]
+        current = before.get(key)
+        paged = merge_many(_plain(current) if current else None, mine)
+        assert paged == expected[key]
+    # the input state was never changed
+    assert json.dumps(_plain({str(k): v for k, v in before.items()}), sort_keys=True) == snapshot
 
 
 def _valid(ops: list[Op]) -> list[Op]:

@@ -147,10 +147,24 @@ def test_keeps_pulling_while_the_server_has_more() -> None:
 
 def test_pull_stops_at_the_round_trip_cap_and_says_more() -> None:
     engine, server, _ = enrolled()
-    server.log.extend(shift_ops(50, device="dev-other"))
+    server.log.extend(shift_ops(5, device="dev-other"))
+    engine.sync()  # the first pull: a cursor from now on
+    server.log.extend(shift_ops(50, device="dev-another"))
     engine.pull_limit, engine.max_round_trips = 10, 2
     summary = engine.sync()
     assert summary.round_trips == 2 and summary.more
+
+
+def test_a_first_pull_runs_past_the_cap_to_the_end_with_progress() -> None:
+    engine, server, outbox = enrolled()
+    server.log.extend(shift_ops(50, device="dev-other"))
+    engine.pull_limit, engine.max_round_trips = 10, 2
+    steps: list[SyncProgress] = []
+    summary = engine.sync(steps.append)
+    assert summary.round_trips == 5 and not summary.more
+    assert summary.received == 50 and len(outbox.remote) == 50
+    pulled = [s.received for s in steps]
+    assert pulled == sorted(pulled) and pulled[-1] == 50
 
 
 # -- acks only after verification, retries ---------------------------------
