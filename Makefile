@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(PY) -m bench server --devices 1000 --ops 100 --db postgres --json bench/results/server-postgres.json
 	$(PY) -m bench faults --syncs 1000 --json bench/results/faults.json
 	$(PY) -m bench app --json bench/results/app.json
+	$(PY) -m bench abuse --json bench/results/abuse.json
 
 demo: $(STAMP)
 	$(PY) -m app.demo
