@@ -33,7 +33,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Self
 
 from sqlalchemy import (
     BigInteger,
@@ -215,7 +215,27 @@ class _WriterLock:
             self._fd = None
 
 
-class Database:
+class Closing:
+    """A resource that a ``with`` block closes (``Database``, ``Runtime``)."""
+
+    __slots__ = ()
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Database(Closing):
     """An engine plus the server's transaction helpers. Safe to share between threads.
 
     A context manager: ``with Database(url) as database:`` disposes of the engine when done."""
@@ -312,15 +332,7 @@ class Database:
         if self._writer is not None:
             self._writer.close()
 
-    def __enter__(self) -> Database:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
         self.dispose()
 
 

@@ -9,17 +9,16 @@ everything else lives in the database, so any number of processes can serve the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import TracebackType
 
 from sync.protocol import ServerKeys
 from sync.server.config import Secrets, Settings, load_secrets
-from sync.server.db import Database
+from sync.server.db import Closing, Database
 from sync.server.ledger import Ledger
 from sync.server.vault import Vault
 
 
 @dataclass(slots=True)
-class Runtime:
+class Runtime(Closing):
     settings: Settings
     db: Database
     secrets: Secrets
@@ -45,14 +44,3 @@ class Runtime:
 
     def close(self) -> None:
         self.db.dispose()
-
-    def __enter__(self) -> Runtime:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
