@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.integration.server.conftest import Backend, Phone, ServerProcess, phone_op
-from tests.integration.server.world import World, build_world, code_for
+from tests.integration.server.conftest import Backend, Phone, ServerProcess, enrolled, phone_op
+from tests.integration.server.world import World
 
 
 @dataclass
@@ -25,14 +25,7 @@ class Scene:
 
 @pytest.fixture
 def scene(backend: Backend, server: ServerProcess) -> Iterator[Scene]:
-    rt = backend.runtime()
-    try:
-        world = build_world(rt)
-        a, k = Phone(server.url), Phone(server.url)
-        assert a.enroll(code_for(rt, world.volunteer_a)).status_code == 200
-        assert k.enroll(code_for(rt, world.coordinator)).status_code == 200
-    finally:
-        rt.close()
+    world, (a, k) = enrolled(backend, server.url, "volunteer_a", "coordinator")
     a.pull_all()
     k.pull_all()
     yield Scene(world, a, k)
