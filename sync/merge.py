@@ -60,7 +60,7 @@ def _order(stamp: str) -> tuple[str, str]:
     return (hlc, device)
 
 
-def _field_wins(new_stamp: str, new: Any, old_stamp: str | None, old: Any) -> bool:
+def field_wins(new_stamp: str, new: Any, old_stamp: str | None, old: Any) -> bool:
     if old_stamp is None:
         return True
     new_order, old_order = _order(new_stamp), _order(old_stamp)
@@ -118,7 +118,7 @@ class Merger:
         stamp = stamp_of(op)
         for name, value in op.set.items():
             value = plain(value)
-            if _field_wins(stamp, value, clocks.get(name), out.get(name)):
+            if field_wins(stamp, value, clocks.get(name), out.get(name)):
                 out[name] = value
                 clocks[name] = stamp
                 self._lists.pop((id(out), name), None)  # a field now, as op by op
@@ -185,7 +185,7 @@ def join_records(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
         if name in _RESERVED:
             continue
         if name in b_clocks:
-            if _field_wins(b_clocks[name], value, clocks.get(name), out.get(name)):
+            if field_wins(b_clocks[name], value, clocks.get(name), out.get(name)):
                 out[name] = plain(value)
                 clocks[name] = b_clocks[name]
         else:

@@ -316,6 +316,19 @@ class _ClockedOutbox:
             self.clock.observe(max(op.hlc for op in ops))
         return self.store.apply_remote(ops, cursor)
 
+    def rebuild(
+        self, copies: Iterable[tuple[str, str, Mapping[str, Any] | None]], settled: Iterable[str]
+    ) -> int:
+        copies = list(copies)
+        stamps = [
+            str(stamp).partition("@")[0]
+            for _kind, _id, record in copies
+            for stamp in ((record or {}).get("_clk") or {}).values()
+        ]
+        if stamps:
+            self.clock.observe(max(stamps))
+        return self.store.rebuild(copies, settled)
+
     def pending_ops(self, limit: int | None = None) -> list[Op]:
         return self.store.pending_ops(limit)
 

@@ -244,6 +244,47 @@ class LocalStore(StoreEngine):
         self._notify(touched)
         return len(accepted)
 
+    def rebuild(
+        self, copies: Iterable[tuple[str, str, Mapping[str, Any] | None]], settled: Iterable[str]
+    ) -> int:
+        """Make each record the server's copy (``None``: not on this phone) with this phone's
+        still-pending ops on it merged again — after the server refused or narrowed an op on
+        it, so phone and server agree after one sync and no pending change is lost. The ops
+        ``settled`` (acked or refused by the same answer) leave the outbox in the same atomic
+        write, so none of them is merged again. Returns how many records changed."""
+        wanted = {(kind, entity_id): record for kind, entity_id, record in copies if kind in KINDS}
+        done = set(settled)
+        with self._lock:
+            self._check_open()
+            pending: dict[tuple[str, str], list[Op]] = {}
+            dropped: list[str] = []
+            for key, doc in self._tables.docs(OUTBOX).items():
+                if doc["i"] in done:
+                    dropped.append(key)
+                    continue
+                op = Op.from_dict(doc)
+                if (op.kind, op.entity_id) in wanted:
+                    pending.setdefault((op.kind, op.entity_id), []).append(op)
+            changes: Changes = []
+            for (kind, entity_id), record in wanted.items():
+                try:
+                    base = codec.plain(record) if record is not None else None
+                    rebuilt = merge.merge_many(base, pending.get((kind, entity_id), []))
+                except (codec.NotJson, LinliError) as exc:
+                    log.warning("server copy of a %s record not usable: %s", kind, exc)
+                    continue
+                if rebuilt != self._tables.docs(kind).get(entity_id):
+                    changes.append((kind, entity_id, rebuilt))
+            rebuilt_count = len(changes)
+            changes.extend((OUTBOX, key, None) for key in dropped)
+            if changes:
+                self._commit(changes)
+            if dropped:
+                gone = set(dropped)
+                self._outbox_index = {i: k for i, k in self._outbox_index.items() if k not in gone}
+        self._notify({kind for kind, _key, _doc in changes})
+        return rebuilt_count
+
     def cursor(self) -> str | None:
         with self._lock:
             self._check_open()

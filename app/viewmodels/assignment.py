@@ -22,6 +22,7 @@ from app.viewmodels.field_common import (
     dismiss_rejection,
     household_label,
     problem_text,
+    unsent_children,
 )
 from app.viewmodels.timefmt import Clock, local_time, utc_now
 from sync.domain import (
@@ -36,6 +37,7 @@ from sync.domain import (
 )
 from sync.domain.enums import VISIT_OUTCOMES
 from sync.domain.schema import FREE_RESULT, RESULTS
+from sync.domain.visits import conflicting_visits
 from sync.errors import LinliError, ValidationError
 
 COUNT_MAX: Final = 1_000_000
@@ -78,6 +80,24 @@ class VisitRow:
     outcome: str
     outcome_label: str
     note: str
+    #: what the visit achieved, in words ("采样人数 2 · …"); empty when it carries no result
+    result_label: str = ""
+    #: still on this phone only (not yet sent to the command centre)
+    unsent: bool = False
+
+
+def _result_label(result: Any, assignment_type: str, lang: str) -> str:
+    """A visit's result in words, in the form's field order."""
+    if not isinstance(result, Mapping):
+        return ""
+    parts = []
+    for f in result_fields(assignment_type, lang):
+        value = result.get(f.name)
+        if value is None or value == "":
+            continue
+        shown = dict(f.choices).get(str(value), str(value)) if f.choices else str(value)
+        parts.append(f"{f.label} {shown}")
+    return " · ".join(parts)
 
 
 def result_fields(assignment_type: str, lang: str) -> list[ResultField]:
@@ -201,10 +221,22 @@ class AssignmentViewModel(ViewModel):
 
     @property
     def can_record(self) -> bool:
-        """Volunteers log visits on their own assignments; leads on any of the team's."""
+        """A visit is a fact: leads, the assignee and any member of the task's team may log one
+        (a visit on a team-pool task claims it); the server keeps it even if the task was
+        reassigned or closed meanwhile."""
+        assignee = self._a("assignee_id") or None
         return self.found and (
-            self.device.is_lead or self._a("assignee_id") == self.device.member_id
+            self.device.is_lead
+            or assignee in (None, self.device.member_id)
+            or (self._a("team_id") or None) == self.device.team_id
         )
+
+    @property
+    def conflict(self) -> str:
+        """For the lead: the latest visit says something the task's status does not reflect."""
+        if self.assignment is None or not conflicting_visits(self.assignment):
+            return ""
+        return tr("ui.field.visit.conflict")
 
     @property
     def outcomes(self) -> list[tuple[str, str]]:
@@ -238,6 +270,7 @@ class AssignmentViewModel(ViewModel):
             self.residents = [_resident_row(r, lang) for r in people]
         self.residents.sort(key=lambda r: (not r.key_care, r.name))
         members = {m["id"]: str(m.get("name") or m["id"]) for m in self.device.find("member")}
+        unsent = unsent_children(self.device, "assignment", self.assignment_id)
         self.visits = [
             VisitRow(
                 id=str(v.get("id")),
@@ -246,14 +279,16 @@ class AssignmentViewModel(ViewModel):
                 outcome=str(v.get("outcome")),
                 outcome_label=label("visit.outcome", str(v.get("outcome")), lang),
                 note=str(v.get("note") or ""),
+                result_label=_result_label(v.get("result"), str(a.get("type")), lang),
+                unsent=str(v.get("id")) in unsent,
             )
             for v in reversed(a.get("visits") or [])
         ]
         if self._form_for != a.get("type"):
+            # each visit records its own result: the form starts empty for the next visit
             self._form_for = a.get("type")
             self.fields = result_fields(str(a.get("type")), lang) if a else []
-            current = a.get("result") or {}
-            self.result = {f.name: _as_text(current.get(f.name)) for f in self.fields}
+            self.result = {f.name: "" for f in self.fields}
         self.rejection = self._find_rejection()
         self.changed()
 
@@ -275,10 +310,7 @@ class AssignmentViewModel(ViewModel):
                 values[f.name] = int(raw)
             else:
                 values[f.name] = raw
-        current = (self.assignment or {}).get("result")
-        if not values or values == current:
-            return None
-        return values
+        return values or None
 
     def record(self, outcome: str) -> bool:
         """Log a visit with ``outcome`` (and the note and result entered). Durable before the

@@ -14,9 +14,9 @@ from app.i18n import language, tr
 from app.services.device import Device
 from app.services.sync_service import SyncService
 from app.viewmodels.base import Navigator, ViewModel, error_text
+from app.viewmodels.refusals import readable_params, refusal_text
 from app.viewmodels.timefmt import Clock
 from sync import i18n
-from sync.domain import ENUMS, KINDS, field_label, kind_label, label
 from sync.errors import LinliError
 
 #: store meta key: op ids of rejections the person has acknowledged on this phone
@@ -43,15 +43,8 @@ def tel_url(phone: str) -> str:
 
 
 def localise_params(params: Mapping[str, Any], lang: str) -> dict[str, Any]:
-    """An error's parameters with the field, record kind and role it names in words."""
-    out = dict(params)
-    if isinstance(out.get("field"), str):
-        out["field"] = field_label(out["field"], lang)
-    if isinstance(out.get("kind"), str) and out["kind"] in KINDS:
-        out["kind"] = kind_label(out["kind"], lang)
-    if isinstance(out.get("role"), str) and out["role"] in ENUMS["member.role"]:
-        out["role"] = label("member.role", out["role"], lang)
-    return out
+    """An error's parameters with the field, record kind, status and role it names in words."""
+    return readable_params(params, lang)
 
 
 def problem_text(exc: BaseException) -> str:
@@ -80,15 +73,24 @@ class _Blanks(dict[str, Any]):
         return "…"
 
 
-def rejection_text(code: str, params: Mapping[str, Any]) -> str:
-    """What the server refused and what to do, in the current language."""
+def rejection_text(
+    code: str,
+    params: Mapping[str, Any],
+    *,
+    partial: bool = False,
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """What the server refused (or, ``partial``, kept only part of) and what to do, in the
+    current language."""
     lang = language()
+    if partial:
+        return refusal_text(code, params, lang, partial=True, names=names)
     cats = i18n.catalogs()
     template = cats[lang].get(f"error.{code}") or cats[i18n.DEFAULT_LANGUAGE].get(f"error.{code}")
     if template is None:
         reason = tr("ui.field.rejected_unknown", code=code)
     else:
-        reason = i18n.fill(template, _Blanks(localise_params(params, lang)))
+        reason = i18n.fill(template, _Blanks(readable_params(params, lang, names)))
     return tr("ui.field.rejected", reason=reason)
 
 
@@ -96,6 +98,7 @@ def rejections_by_record(
     raw: Iterable[Mapping[str, Any]],
     dismissed: Iterable[str] = (),
     role: str | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> dict[tuple[str, str], Rejection]:
     """The latest not-dismissed rejection of each ``(kind, entity_id)`` among ``raw`` (the
     engine's rejection entries: ``op``, ``code``, ``params``, ``kind``, ``entity``). The record
@@ -112,7 +115,7 @@ def rejections_by_record(
         params = entry.get("params")
         values = {"kind": kind, **({"role": role} if role else {})}
         values.update(params if isinstance(params, Mapping) else {})
-        text = rejection_text(code, values)
+        text = rejection_text(code, values, partial=bool(entry.get("partial")), names=names)
         out[(kind, entity)] = Rejection(op_id, kind, entity, code, text)
     return out
 
@@ -131,7 +134,23 @@ def current_rejections(
         raw.extend(r for r in sync.status.rejections if (r.get("op"), r.get("batch")) not in known)
     store = device.store
     dismissed = store.get_meta(META_DISMISSED, []) if store is not None else []
-    return rejections_by_record(raw, dismissed or [], device.role)
+    names = {str(m["id"]): str(m.get("name") or m["id"]) for m in device.find("member")}
+    return rejections_by_record(raw, dismissed or [], device.role, names)
+
+
+def unsent_children(device: Device, kind: str, entity_id: str) -> set[str]:
+    """Ids of the visits/notes of one record still waiting in this phone's outbox (shown as
+    "not yet sent"); after a sync the server's accepted copy replaces the phone's."""
+    store = device.store
+    if store is None:
+        return set()
+    return {
+        str(child.get("id"))
+        for op in store.pending_ops()
+        if op.kind == kind and op.entity_id == entity_id
+        for children in op.add.values()
+        for child in children
+    }
 
 
 def dismiss_rejection(device: Device, op_id: str) -> None:

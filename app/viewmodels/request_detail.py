@@ -148,6 +148,29 @@ class RequestDetailViewModel(ViewModel):
         return self.found and (self.device.is_lead or self.assignee_id == self.device.member_id)
 
     @property
+    def can_take(self) -> bool:
+        """A team-pool request (the team's, nobody's yet): any member may take it (接单); the
+        first take the server accepts wins, a later one is told who has it."""
+        return (
+            self.found
+            and not REQUEST_MACHINE.is_final(self.status)
+            and self.assignee_id is None
+            and bool(self._r("team_id"))
+            and self._r("team_id") == self.device.team_id
+        )
+
+    def take(self) -> bool:
+        if not self.can_take:
+            self.error = tr("ui.field.request.not_allowed")
+            self.changed()
+            return False
+        request = self.request or {}
+        return self._keep(
+            lambda: changes.take(request, kind="request", **self.device.author()),
+            tr("ui.field.request.taken"),
+        )
+
+    @property
     def can_assign(self) -> bool:
         return self.found and self.device.is_lead and not REQUEST_MACHINE.is_final(self.status)
 

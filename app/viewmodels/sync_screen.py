@@ -7,7 +7,6 @@ changes; a team lead can show it when asked whether something reached the comman
 
 from __future__ import annotations
 
-import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,41 +14,19 @@ from typing import Any
 from app.i18n import language, tr
 from app.services.sync_service import SyncService, SyncStatus
 from app.viewmodels.base import Navigator, ViewModel, clock_warning, sync_now_text
+from app.viewmodels.refusals import refusal_text
 from app.viewmodels.timefmt import ms_label
-from sync import i18n
 from sync.client import SyncSummary
-from sync.domain import ENUMS, KINDS, field_label, kind_label, label
+from sync.domain import KINDS, kind_label, label
 
 MAX_LISTED = 200  # newest rejections / receipts shown
 
 
-def rejection_text(code: str, params: Mapping[str, Any] | None, lang: str) -> str:
-    """Why the server refused a change, and what to do: the catalog text of its error code,
-    with record kinds, statuses and field names in words."""
-    key = f"error.{code}"
-    if key not in i18n.catalogs()[i18n.normalise(lang)]:
-        return i18n.t("ui.syncpage.rejected_unknown", lang, code=code)
-    template = i18n.t(key, lang)  # unfilled: placeholders still in it
-    wanted = {name for _, name, _, _ in string.Formatter().parse(template) if name}
-    values = {name: "?" for name in wanted} | readable_params(params or {}, lang)
-    return i18n.fill(template, values)
-
-
-def readable_params(params: Mapping[str, Any], lang: str) -> dict[str, Any]:
-    """Error parameters as a person reads them: kind, status and field names in words."""
-    out = dict(params)
-    kind = params.get("kind")
-    if isinstance(kind, str) and kind in KINDS:
-        out["kind"] = kind_label(kind, lang)
-        if KINDS[kind].machine is not None:
-            for name in ("frm", "to"):
-                if isinstance(params.get(name), str):
-                    out[name] = label(f"{kind}.status", params[name], lang)
-    if isinstance(params.get("role"), str) and params["role"] in ENUMS["member.role"]:
-        out["role"] = label("member.role", params["role"], lang)
-    if isinstance(params.get("field"), str) and params["field"]:
-        out["field"] = field_label(params["field"], lang)
-    return out
+def rejection_text(
+    code: str, params: Mapping[str, Any] | None, lang: str, *, partial: bool = False
+) -> str:
+    """Why the server refused a change (or kept only part of it), and what to do."""
+    return refusal_text(code, params, lang, partial=partial)
 
 
 @dataclass(frozen=True)
@@ -98,7 +75,10 @@ def rejection_row(
         what=what,
         code=str(raw.get("code", "")),
         text=rejection_text(
-            str(raw.get("code", "")), params if isinstance(params, Mapping) else None, lang
+            str(raw.get("code", "")),
+            params if isinstance(params, Mapping) else None,
+            lang,
+            partial=bool(raw.get("partial")),
         ),
         at=ms_label(raw.get("at")),
     )

@@ -3,7 +3,11 @@
 Guarantees (see ``docs/protocol.md``, "The client"):
 
 - an op leaves the outbox only after a response that verified under the pinned server key names
-  it as acked or rejected; rejected ops are recorded in meta ``rejections`` first;
+  it as acked or rejected; rejected ops — and acked ones the server kept only in part (``partial``:
+  a visit kept, its status move refused) — are recorded in meta ``rejections`` first;
+- for each entity of a refused or partial op the answer carries the server's copy: the phone
+  rebuilds that record as the server's copy + its still-pending ops (``rebuild``), so phone and
+  server agree after one sync;
 - a TEMPORARY refusal (:data:`TEMPORARY_REFUSALS`: ``op.clock_ahead``) drops nothing: the op
   stays in the outbox and is listed in :attr:`SyncSummary.clock_ahead` for the app to re-stamp
   from a corrected clock and send again;
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +86,8 @@ class SyncSummary:
     server_time: int | None = None
     #: ops refused as ``op.clock_ahead``: still in the outbox, to re-stamp and send again
     clock_ahead: list[str] = field(default_factory=list)
+    #: ops the server kept only in part (a visit kept, its status move refused), with why
+    partial: list[protocol.Rejection] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,11 +297,16 @@ class _Run:
         refused = [r for r in resp.rejected if r.op_id in sent and r.op_id not in acked_set]
         rejected = [r for r in refused if r.code not in TEMPORARY_REFUSALS]
         later = [r.op_id for r in refused if r.code in TEMPORARY_REFUSALS]
-        if rejected:
-            self._record_rejections(resp.batch_id, rejected, sent)
+        partial = [r for r in resp.partial if r.op_id in acked_set]
+        if rejected or partial:
+            self._record_rejections(resp.batch_id, rejected + partial, sent, partial=partial)
         if resp.receipt is not None:
             self.outbox.add_receipt(resp.receipt.to_dict())
             self.summary.receipts.append(resp.receipt)
+        if resp.records:
+            # the server's copies first (as of its commit), then the pulled ops on top
+            copies = [(c.kind, c.entity_id, c.record) for c in resp.records]
+            self.outbox.rebuild(copies, acked + [r.op_id for r in rejected])
         cursor = resp.cursor if resp.cursor is not None else self.outbox.cursor()
         self.outbox.apply_remote(resp.changes, cursor)
         self.outbox.acknowledge(acked + [r.op_id for r in rejected])
@@ -303,12 +314,18 @@ class _Run:
         s = self.summary
         s.acked += len(acked)
         s.rejected.extend(rejected)
+        s.partial.extend(partial)
         s.clock_ahead.extend(op_id for op_id in later if op_id not in s.clock_ahead)
         s.received += len(resp.changes)
         s.server_time = resp.server_time
 
     def _record_rejections(
-        self, batch_id: str, rejected: list[protocol.Rejection], sent: dict[str, Op]
+        self,
+        batch_id: str,
+        rejected: list[protocol.Rejection],
+        sent: dict[str, Op],
+        *,
+        partial: Sequence[protocol.Rejection] = (),
     ) -> None:
         kept = list(self.outbox.get_meta(META_REJECTIONS, []) or [])
         seen = {(r.get("op"), r.get("batch")) for r in kept if isinstance(r, dict)}
@@ -324,6 +341,7 @@ class _Run:
                     "entity": op.entity_id,
                     "batch": batch_id,
                     "at": at,
+                    **({"partial": True} if r in partial else {}),
                 }
             )
         self.outbox.set_meta(META_REJECTIONS, kept[-MAX_KEPT_REJECTIONS:])

@@ -44,6 +44,14 @@ _CONTEXT: Final = MappingProxyType(
 _CHILD_PREFIX: Final = MappingProxyType({"visits": "v-", "notes": "n-", "handover": "ho-"})
 
 
+def _result_children(
+    kind: str, add: Mapping[str, tuple[Mapping[str, Any], ...]] | None
+) -> list[str]:
+    """``["result"]`` when ``add`` holds a visit carrying a result (it must quote the type)."""
+    visits = (add or {}).get("visits", ()) if kind == "assignment" else ()
+    return ["result"] if any(v.get("result") is not None for v in visits) else []
+
+
 def is_new(spec: KindSpec, current: Mapping[str, Any] | None) -> bool:
     """Whether an op on ``current`` creates the record: there is none, or it has no fields yet
     (only children that arrived first), or — for kinds with a status — no status yet."""
@@ -89,7 +97,7 @@ def make_op(
                 del values[name]
         if spec.machine is not None and "status" in values:
             seen["status"] = current["status"]
-        for name in list(values):
+        for name in list(values) + _result_children(kind, add):
             quoted = _CONTEXT.get((kind, name))
             if quoted and quoted not in values and current.get(quoted) is not None:
                 seen[quoted] = current[quoted]
@@ -154,11 +162,17 @@ def record_visit(
 ) -> Op:
     """Log a door visit on ``assignment`` and set the status its outcome means (done → done,
     no_answer → no_answer with ``revisit_due`` scheduled, refused → refused, revisit → revisit).
-    A visit to a done or cancelled assignment is kept, and leaves the status as it is."""
+    A visit to a done or cancelled assignment is kept, and leaves the status as it is.
+
+    ``result`` (people sampled, …) belongs to the visit: the task's result is derived from its
+    visits (:mod:`sync.domain.visits`), so no later writer can overwrite a visit's numbers. A
+    visit to a team-pool task (a team, no assignee) claims it for ``member``."""
     at = at or times.now_iso()
     visit: dict[str, Any] = {"id": new_id("v-"), "at": at, "member": member, "outcome": outcome}
     if note:
         visit["note"] = note
+    if result is not None:
+        visit["result"] = dict(result)
     values: dict[str, Any] = {}
     status = assignment.get("status")
     machine = spec_of("assignment").machine
@@ -166,14 +180,36 @@ def record_visit(
         values["status"] = OUTCOME_STATUS.get(outcome, outcome)
         if outcome == "no_answer":
             values["revisit_due"] = times.revisit_due(at)
-    if result is not None:
-        values["result"] = dict(result)
+    if is_pool(assignment):
+        values["assignee_id"] = member
     return make_op(
         "assignment",
         str(assignment["id"]),
         set=values,
         add={"visits": (visit,)},
         current=assignment,
+        clock=clock,
+        device=device,
+        member=member,
+    )
+
+
+def is_pool(record: Mapping[str, Any]) -> bool:
+    """A team-pool task or request: it has a team and no assignee, so any member of the team
+    may take it; the first take (or visit) the server accepts claims it."""
+    return record.get("team_id") is not None and record.get("assignee_id") is None
+
+
+def take(
+    record: Mapping[str, Any], *, clock: HybridClock, device: str, member: str, kind: str
+) -> Op:
+    """Take (接单) a team-pool task or request: ``member`` becomes its assignee (the server
+    refuses a second taker with ``op.already_claimed``, naming who has it)."""
+    return make_op(
+        kind,
+        str(record["id"]),
+        set={"assignee_id": member},
+        current=record,
         clock=clock,
         device=device,
         member=member,

@@ -82,6 +82,10 @@ def _kind(
     )
 
 
+def _result_shape(field_name: str, value: Any) -> None:
+    """Placeholder: a result is checked against its assignment type in ``validation``."""
+
+
 _NOTE = text(NOTE_MAX, multiline=True)
 _NOTE_CHILD = ChildSpec(
     fields=MappingProxyType({"id": ident, "at": time, "member": ident, "text": _NOTE}),
@@ -95,14 +99,13 @@ _VISIT_CHILD = ChildSpec(
             "member": ident,
             "outcome": enum("visit.outcome"),
             "note": _NOTE,
+            # what this visit achieved (people sampled, …), checked against the assignment's
+            # type in ``validation``: the task's result is derived from its visits
+            "result": _result_shape,
         }
     ),
     required=frozenset({"id", "at", "member", "outcome"}),
 )
-
-
-def _result_shape(field_name: str, value: Any) -> None:
-    """Placeholder: a result is checked against its assignment type in ``validation``."""
 
 
 _SUMMARY = text(500, multiline=True)

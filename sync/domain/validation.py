@@ -130,14 +130,16 @@ def _check_status(spec: KindSpec, machine: machines.Machine, op: Op) -> None:
 def _check_assignment(op: Op) -> None:
     if op.set.get("status") == "no_answer" and op.set.get("revisit_due") is None:
         raise ValidationError("validation.required", field="revisit_due")
-    result = op.set.get("result")
-    if result is None:
-        return
-    kind = op.set.get("type") or op.seen.get("type")
-    if kind is None:
-        raise OpRejected("op.missing_context", kind=op.kind, field="type")
-    checks, required = RESULTS.get(kind, FREE_RESULT)
-    check_fields("result", result, checks, required, kind=op.kind)
+    results = [("result", op.set.get("result"))]
+    results += [("visits.result", v.get("result")) for v in op.add.get("visits", ())]
+    for name, result in results:
+        if result is None:
+            continue
+        kind = op.set.get("type") or op.seen.get("type")
+        if kind is None:
+            raise OpRejected("op.missing_context", kind=op.kind, field="type")
+        checks, required = RESULTS.get(kind, FREE_RESULT)
+        check_fields(name, result, checks, required, kind=op.kind)
 
 
 def _check_request(op: Op) -> None:

@@ -27,6 +27,7 @@ from sync.protocol.messages import (
     Rejection,
     RequestHeader,
     ResponseHeader,
+    ServerCopy,
     SyncRequest,
     SyncResponse,
     verify_receipt,
@@ -245,6 +246,10 @@ def seal_response(resp: SyncResponse, server: ServerKeys, device_sealing_public:
         "receipt": resp.receipt.to_dict() if resp.receipt else None,
         "server_time": resp.server_time,
     }
+    if resp.partial:
+        payload["partial"] = [r.to_dict() for r in resp.partial]
+    if resp.records:
+        payload["records"] = [c.to_dict() for c in resp.records]
     sealed = sealing.seal(device_sealing_public, _deflate(payload), RESPONSE_INFO, header)
     return _pack(_KIND_RESPONSE, header, sealed, server.signing)
 
@@ -279,4 +284,14 @@ def open_response(
         more=payload["more"],
         receipt=receipt,
         server_time=get_field(payload, "server_time", int),
+        partial=[Rejection.from_dict(r) for r in _list(payload, "partial")],
+        records=[ServerCopy.from_dict(c) for c in _list(payload, "records")],
     )
+
+
+def _list(payload: dict[str, Any], name: str) -> list[Any]:
+    """An optional list of the payload (absent in answers of older servers)."""
+    value = payload.get(name, [])
+    if not isinstance(value, list):
+        raise malformed(name)
+    return value

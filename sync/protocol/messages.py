@@ -121,6 +121,34 @@ class Rejection:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerCopy:
+    """The server's record of an entity the device's op on it was refused or narrowed on, as
+    the device may see it (``record`` is ``None`` when it lies outside the device's scope or
+    does not exist): the phone rebuilds its copy as this + its still-pending ops."""
+
+    kind: str
+    entity_id: str
+    record: Mapping[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.entity_id,
+            "record": dict(self.record) if self.record is not None else None,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> ServerCopy:
+        if not isinstance(raw, dict):
+            raise malformed("records")
+        kind, entity_id = get_field(raw, "kind", str), get_field(raw, "id", str)
+        record = raw.get("record")
+        if record is not None and (not isinstance(record, dict) or record.get("id") != entity_id):
+            raise malformed("records")
+        return cls(kind, entity_id, record)
+
+
+@dataclass(frozen=True, slots=True)
 class Receipt:
     """The server's signed statement that it durably accepted ``ops`` from ``device``."""
 
@@ -199,3 +227,7 @@ class SyncResponse:
     more: bool
     receipt: Receipt | None
     server_time: int
+    #: acked ops the server applied only in part (fields dropped, children kept), with why
+    partial: list[Rejection] = field(default_factory=list)
+    #: the server's copies of the entities of refused and partial ops
+    records: list[ServerCopy] = field(default_factory=list)

@@ -3,13 +3,13 @@ batch id again — a retry after a lost answer — gets the same acks, rejection
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from sync.errors import SyncError
-from sync.protocol import Receipt, Rejection
+from sync.protocol import Receipt, Rejection, ServerCopy
 from sync.server import db
 from sync.server.vault import Vault
 
@@ -25,14 +25,23 @@ class BatchAnswer:
     rejected: list[Rejection]
     receipt: Receipt | None
     restart: bool
+    partial: list[Rejection] = field(default_factory=list)
+    records: list[ServerCopy] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The stored form; ``partial`` and ``records`` only when there are any (rows stored
+        before they existed read back with none)."""
+        out: dict[str, Any] = {
             "acks": list(self.acks),
             "rejected": [r.to_dict() for r in self.rejected],
             "receipt": self.receipt.to_dict() if self.receipt is not None else None,
             "restart": self.restart,
         }
+        if self.partial:
+            out["partial"] = [r.to_dict() for r in self.partial]
+        if self.records:
+            out["records"] = [c.to_dict() for c in self.records]
+        return out
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> BatchAnswer:
@@ -42,6 +51,8 @@ class BatchAnswer:
             rejected=[Rejection.from_dict(r) for r in raw["rejected"]],
             receipt=Receipt.from_dict(receipt) if receipt else None,
             restart=bool(raw.get("restart")),
+            partial=[Rejection.from_dict(r) for r in raw.get("partial", [])],
+            records=[ServerCopy.from_dict(c) for c in raw.get("records", [])],
         )
 
 

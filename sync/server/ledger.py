@@ -5,9 +5,11 @@ Inside a serialized write transaction (:meth:`sync.server.db.Database.write`), f
 already checked on their own (``validate_op``, clock):
 
 1. op ids already stored are acked again and not applied twice;
-2. each new op is authorized (:mod:`.authz`) against the records as they stand, including the
-   batch's earlier ops, then merged into its record by one :class:`~sync.merge.Merger` per
-   commit (each record copied once, each child list merged once);
+2. each new op is judged (:mod:`.authz`) against the records as they stand, including the
+   batch's earlier ops — refused whole, accepted, or narrowed to the children it carries (a
+   visit is kept even when its status move is not allowed) — then merged into its record by one
+   :class:`~sync.merge.Merger` per commit (each record copied once, each child list merged
+   once); a narrowed op is stored and fed as narrowed;
 3. each accepted op is appended to the feed at the next gap-free ``seq`` with its scope keys
    (:mod:`.scope`: the keys of its entity after the op and after the whole batch);
 4. when a batch moves an entity into a new scope (a household to another place, an assignment to
@@ -34,7 +36,7 @@ from sync.merge import Merger
 from sync.ops import Op
 from sync.protocol import Rejection
 from sync.server import db
-from sync.server.authz import Actor, authorize
+from sync.server.authz import Actor, StoredChild, Verdict, authorize
 from sync.server.scope import (
     World,
     entity_keys,
@@ -56,6 +58,10 @@ class Outcome:
 
     acks: list[str] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    #: acked ops the server narrowed (fields dropped, children kept): code, params, ``dropped``
+    partial: list[Rejection] = field(default_factory=list)
+    #: the entities of refused and narrowed ops (their authors get the server's record)
+    disputed: set[Key] = field(default_factory=set)
     applied: int = 0
     fed: int = 0
 
@@ -105,12 +111,17 @@ class Ledger:
         merger = Merger()  # child lists merged once per commit, in finish()
         for op in todo:
             try:
-                _authorize(actor, op, world, validate)
-                merged = _merge(op, world, merger)
+                verdict = _authorize(actor, op, world, validate, batch.stored_child(op))
+                merged = _merge(verdict.op, world, merger)
             except LinliError as exc:
                 batch.refused[op.op_id] = rejection(op.op_id, exc)
+                batch.disputed.add((op.kind, op.entity_id))
                 continue
-            batch.accept(op, merged, world)
+            if verdict.reason is not None:
+                params = {**verdict.reason.to_dict()["params"], "dropped": list(verdict.dropped)}
+                batch.partial.append(Rejection(op.op_id, verdict.reason.code, params))
+                batch.disputed.add((op.kind, op.entity_id))
+            batch.accept(verdict.op, merged, world)
         merger.finish()
         fed = self._feed(conn, world, batch, batch_id)
         return batch.outcome(ops, prejudged, fed)
@@ -266,11 +277,24 @@ class _Batch:
     keys of their entity right after them, and each changed entity's refs and keys."""
 
     refused: dict[str, Rejection] = field(default_factory=dict)
+    partial: list[Rejection] = field(default_factory=list)
+    disputed: set[Key] = field(default_factory=set)
     accepted: list[tuple[Op, set[str]]] = field(default_factory=list)
     known: dict[Key, tuple[dict[str, Any], set[str]]] = field(default_factory=dict)
+    #: children accepted in this commit (the merger writes child lists back only at the end)
+    children: dict[tuple[str, str, str, str], Mapping[str, Any]] = field(default_factory=dict)
+
+    def stored_child(self, op: Op) -> StoredChild:
+        def lookup(name: str, child_id: str) -> Mapping[str, Any] | None:
+            return self.children.get((op.kind, op.entity_id, name, child_id))
+
+        return lookup
 
     def accept(self, op: Op, merged: dict[str, Any], world: TxWorld) -> None:
         key = (op.kind, op.entity_id)
+        for name, items in op.add.items():
+            for child in items:
+                self.children.setdefault((op.kind, op.entity_id, name, child["id"]), child)
         refs = refs_of(op.kind, merged)
         world.put(op.kind, op.entity_id, merged, refs)
         if key not in self.known or self.known[key][0] != refs:
@@ -279,7 +303,9 @@ class _Batch:
 
     def outcome(self, ops: Sequence[Op], prejudged: Mapping[str, Rejection], fed: int) -> Outcome:
         """Acks and rejections in request order, each op id once."""
-        outcome = Outcome(applied=len(self.accepted), fed=fed)
+        outcome = Outcome(
+            applied=len(self.accepted), fed=fed, partial=self.partial, disputed=self.disputed
+        )
         answered: set[str] = set()
         for op in ops:
             if op.op_id in answered:
@@ -293,12 +319,14 @@ class _Batch:
         return outcome
 
 
-def _authorize(actor: Actor, op: Op, world: TxWorld, validate: bool) -> None:
-    """May ``actor`` make ``op`` to the records as they stand (the batch's earlier ops
-    included)? Raises the op's rejection if not."""
+def _authorize(
+    actor: Actor, op: Op, world: TxWorld, validate: bool, stored: StoredChild
+) -> Verdict:
+    """What of ``op`` may ``actor`` make to the records as they stand (the batch's earlier ops
+    included)? Raises the op's rejection if nothing."""
     if validate:
         validate_op(op)
-    authorize(actor, op, world)
+    return authorize(actor, op, world, stored)
 
 
 def _merge(op: Op, world: TxWorld, merger: Merger) -> dict[str, Any]:

@@ -20,13 +20,16 @@ from sync import hlc, protocol
 from sync.domain import validate_op
 from sync.errors import LinliError, OpRejected, SyncError, ValidationError
 from sync.ops import Op
-from sync.protocol import Rejection, SyncRequest, SyncResponse
+from sync.protocol import Rejection, ServerCopy, SyncRequest, SyncResponse
 from sync.server import batches, db, devices, logs
+from sync.server.authz import Actor
 from sync.server.batches import BatchAnswer
 from sync.server.ledger import rejection
 from sync.server.problems import Refusal
 from sync.server.pull import Page, pull
 from sync.server.runtime import Runtime
+from sync.server.scope import entity_keys
+from sync.server.state import Key, TxWorld
 
 #: ops stamped further ahead of the server's time are refused (``op.clock_ahead``, temporary)
 CLOCK_AHEAD_MS = hlc.AHEAD_WINDOW_MS
@@ -95,6 +98,8 @@ class SyncService:
             more=page.more,
             receipt=answer.receipt,
             server_time=protocol.now_ms(),
+            partial=list(answer.partial),
+            records=list(answer.records),
         )
         sealed = protocol.seal_response(response, self.rt.keys, device.sealing_public)
         logs.event(
@@ -106,6 +111,7 @@ class SyncService:
             ops=len(req.ops),
             acked=len(response.acks),
             rejected=len(response.rejected),
+            partial=len(response.partial),
             pulled=len(page.ops),
             more=page.more,
             ms=logs.ms_since(started),
@@ -186,6 +192,8 @@ class SyncService:
             answer = BatchAnswer(
                 acks=outcome.acks,
                 rejected=outcome.rejected,
+                partial=outcome.partial,
+                records=server_copies(world, actor, outcome.disputed),
                 receipt=protocol.make_receipt(
                     req.batch_id, device.device_id, outcome.acks, now, self.rt.keys
                 )
@@ -203,6 +211,21 @@ class SyncService:
                 now=now,
             )
             return answer, False
+
+
+def server_copies(world: TxWorld, actor: Actor, keys: set[Key]) -> list[ServerCopy]:
+    """The server's records of ``keys`` as ``actor``'s device may see them (``None`` outside its
+    scope), after this commit: what the phone rebuilds its copies from."""
+    scope = devices.pull_keys(world, actor)
+    out: list[ServerCopy] = []
+    for kind, entity_id in sorted(keys):
+        record = world.record(kind, entity_id)
+        if record is not None and scope is not None:
+            refs = world.refs(kind, entity_id) or {}
+            if not entity_keys(world, kind, entity_id, refs) & scope:
+                record = None
+        out.append(ServerCopy(kind, entity_id, record))
+    return out
 
 
 def _checked_header(body: bytes) -> protocol.RequestHeader:

@@ -27,3 +27,15 @@ def fingerprint(rt: Runtime) -> dict[str, Any]:
             conn.execute(select(db.devices.c.device_id, db.devices.c.last_counter)).all()
         )
     return out
+
+
+def server_record(backend: Any, kind: str, entity_id: str) -> dict[str, Any]:
+    """The server's record (decrypted) of an entity; ``backend`` is a test ``Backend``."""
+    rt: Runtime = backend.runtime()
+    try:
+        with rt.db.read() as conn:
+            record = rt.ledger.world(conn).record(kind, entity_id)
+    finally:
+        rt.close()
+    assert record is not None, (kind, entity_id)
+    return record

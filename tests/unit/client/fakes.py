@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ class MemoryOutbox:
         self.receipts: list[dict[str, Any]] = []
         self.meta: dict[str, Any] = {}
         self.meta_writes: list[tuple[str, Any]] = []
+        self.copies: list[tuple[str, str, Mapping[str, Any] | None]] = []
 
     def pending_ops(self, limit: int | None = None) -> list[Op]:
         return list(self.pending if limit is None else self.pending[:limit])
@@ -51,6 +52,12 @@ class MemoryOutbox:
             self.remote[op.op_id] = op
         self._cursor = cursor
         return n
+
+    def rebuild(
+        self, copies: Iterable[tuple[str, str, Mapping[str, Any] | None]], settled: Iterable[str]
+    ) -> int:
+        self.copies.extend(copies)
+        return self.acknowledge(settled)
 
     def cursor(self) -> str | None:
         return self._cursor

@@ -13,6 +13,9 @@ class DictWorld:
     def refs(self, kind: str, entity_id: str) -> Mapping[str, Any] | None:
         return self.records.get((kind, entity_id))
 
+    def record(self, kind: str, entity_id: str) -> Mapping[str, Any] | None:
+        return self.records.get((kind, entity_id))
+
 
 def community_world() -> DictWorld:
     """district D → community C → buildings B1, B2 → units U1 (in B1), U2 (in B2);
@@ -38,15 +41,22 @@ def community_world() -> DictWorld:
                 "assignee_id": "VA",
                 "target_kind": "household",
                 "target_id": "H1",
+                "status": "pending",
             },
             ("assignment", "A2"): {
                 "team_id": "TB",
                 "assignee_id": "VB",
                 "target_kind": "household",
                 "target_id": "H2",
+                "status": "pending",
             },
-            ("request", "Q1"): {"household_id": "H1", "team_id": "TA"},
-            ("request", "Q2"): {"household_id": "H2", "team_id": "TB", "assignee_id": "VB"},
+            ("request", "Q1"): {"household_id": "H1", "team_id": "TA", "status": "new"},
+            ("request", "Q2"): {
+                "household_id": "H2",
+                "team_id": "TB",
+                "assignee_id": "VB",
+                "status": "new",
+            },
             ("shift", "S1"): {"team_id": "TA"},
         }
     )

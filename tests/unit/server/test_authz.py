@@ -8,8 +8,8 @@ import pytest
 
 from sync.errors import OpRejected
 from sync.ops import Op
-from sync.server.authz import Actor, authorize
-from tests.unit.server.fakeworld import community_world
+from sync.server.authz import Actor, Verdict, authorize
+from tests.unit.server.fakeworld import DictWorld, community_world
 
 HLC = "000001795924030282:00000"
 VOLUNTEER_A = Actor("dA", "VA", "volunteer", "TA", frozenset({"B1"}))
@@ -96,7 +96,8 @@ def test_lead_manages_team_work_and_shifts() -> None:
     allowed(LEAD_A, op(LEAD_A, "shift", "S1", add={"handover": (handover,)}))
     allowed(LEAD_A, op(LEAD_A, "shift", "S9", set={"team_id": "TA"}))
     assert refused(LEAD_A, op(LEAD_A, "shift", "S9", set={"team_id": "TB"})) == "op.out_of_scope"
-    assert refused(VOLUNTEER_A, op(VOLUNTEER_A, "shift", "S1", add={"handover": (handover,)})) == (
+    own = {**handover, "member": "VA"}
+    assert refused(VOLUNTEER_A, op(VOLUNTEER_A, "shift", "S1", add={"handover": (own,)})) == (
         "op.forbidden_role"
     )
 
@@ -115,11 +116,145 @@ def test_a_member_without_a_team_is_out_of_scope() -> None:
     assert refused(drifter, op(drifter, "shift", "S9", set={"starts": "x"})) == "op.out_of_scope"
 
 
+def world_with(**records: dict[str, Any]) -> DictWorld:
+    """The community world with some records replaced: ``A1={...}`` → ("assignment", "A1")."""
+    world = community_world()
+    kinds = {"A": "assignment", "Q": "request", "S": "shift"}
+    for key, record in records.items():
+        world.records[(kinds[key[0]], key)] = record
+    return world
+
+
+A1 = community_world().records[("assignment", "A1")]
+Q1 = community_world().records[("request", "Q1")]
+LATER = "000001795924099999:00000@dL"
+VISIT = {"id": "v1", "at": "2022-04-01T08:00:00Z", "member": "VA", "outcome": "done"}
+
+
+def judged(actor: Actor, the_op: Op, world: DictWorld) -> Verdict:
+    return authorize(actor, the_op, world)
+
+
+def refused_in(actor: Actor, the_op: Op, world: DictWorld) -> OpRejected:
+    with pytest.raises(OpRejected) as info:
+        authorize(actor, the_op, world)
+    return info.value
+
+
 def test_only_leads_reopen_a_done_assignment() -> None:
+    world = world_with(A1={**A1, "status": "done"})
     reopen = {"set": {"status": "in_progress"}, "seen": {"status": "done"}}
-    assert refused(VOLUNTEER_A, op(VOLUNTEER_A, "assignment", "A1", **reopen)) == (
+    assert refused_in(VOLUNTEER_A, op(VOLUNTEER_A, "assignment", "A1", **reopen), world).code == (
         "op.forbidden_role"
     )
-    allowed(LEAD_A, op(LEAD_A, "assignment", "A1", **reopen))
+    judged(LEAD_A, op(LEAD_A, "assignment", "A1", **reopen), world)
     finish = {"set": {"status": "done"}, "seen": {"status": "in_progress"}}
-    allowed(VOLUNTEER_A, op(VOLUNTEER_A, "assignment", "A1", **finish))
+    judged(
+        VOLUNTEER_A,
+        op(VOLUNTEER_A, "assignment", "A1", **finish),
+        world_with(A1={**A1, "status": "in_progress"}),
+    )
+
+
+def test_transitions_are_judged_from_the_servers_status_not_the_claimed_one() -> None:
+    claim = {"set": {"status": "in_progress"}, "seen": {"status": "revisit"}}
+    done = world_with(A1={**A1, "status": "done"})
+    assert refused_in(VOLUNTEER_A, op(VOLUNTEER_A, "assignment", "A1", **claim), done).code == (
+        "op.forbidden_role"
+    )
+    cancelled = world_with(A1={**A1, "status": "cancelled"})
+    exc = refused_in(VOLUNTEER_A, op(VOLUNTEER_A, "assignment", "A1", **claim), cancelled)
+    assert (exc.code, exc.params["status"]) == ("op.status_changed", "cancelled")
+    assert refused_in(LEAD_A, op(LEAD_A, "assignment", "A1", **claim), cancelled).code == (
+        "op.status_changed"
+    )
+    held = world_with(Q2={**community_world().records[("request", "Q2")], "status": "confirmed"})
+    vb = Actor("dB", "VB", "volunteer", "TB", frozenset({"B2"}))
+    reopen = {"set": {"status": "in_progress"}, "seen": {"status": "resolved"}}
+    assert refused_in(vb, op(vb, "request", "Q2", **reopen), held).code == "op.status_changed"
+
+
+def test_an_older_status_write_moves_nothing_and_is_not_judged() -> None:
+    newer = world_with(A1={**A1, "status": "cancelled", "_clk": {"status": LATER}})
+    stale = op(VOLUNTEER_A, "assignment", "A1", set={"status": "done"}, seen={"status": "pending"})
+    assert judged(VOLUNTEER_A, stale, newer).dropped == ()
+
+
+def test_history_is_append_only_and_authored() -> None:
+    note = {"id": "n1", "at": "2022-04-01T08:00:00Z", "member": "LA", "text": "已送药"}
+    world = world_with(Q1={**Q1, "notes": [{**note, "_clk": LATER}]})
+    rewrite = {**note, "member": "VA", "text": "未送药"}
+    exc = refused_in(
+        VOLUNTEER_A, op(VOLUNTEER_A, "request", "Q1", add={"notes": (rewrite,)}), world
+    )
+    assert exc.code == "op.child_exists"
+    forged = {**note, "id": "n2"}
+    exc = refused_in(VOLUNTEER_A, op(VOLUNTEER_A, "request", "Q1", add={"notes": (forged,)}), world)
+    assert exc.code == "op.child_author"
+    judged(LEAD_A, op(LEAD_A, "request", "Q1", add={"notes": (note,)}), world)  # resent as is
+    exc = refused_in(
+        VOLUNTEER_A,
+        op(VOLUNTEER_A, "assignment", "A1", add={"visits": ({**VISIT, "member": "VA2"},)}),
+        world,
+    )
+    assert exc.code == "op.child_author"
+
+
+def test_a_visit_is_kept_when_its_status_move_is_refused() -> None:
+    cancelled = world_with(A1={**A1, "status": "cancelled"})
+    visit_done = op(
+        VOLUNTEER_A,
+        "assignment",
+        "A1",
+        set={"status": "done"},
+        seen={"status": "pending"},
+        add={"visits": (VISIT,)},
+    )
+    verdict = judged(VOLUNTEER_A, visit_done, cancelled)
+    assert verdict.dropped == ("status",)
+    assert verdict.reason is not None and verdict.reason.code == "op.status_changed"
+    assert dict(verdict.op.set) == {} and verdict.op.add == visit_done.add
+    assert "status" not in verdict.op.seen
+
+
+def test_a_teammates_visit_counts_after_reassignment() -> None:
+    colleague = Actor("dA2", "VA2", "volunteer", "TA", frozenset({"B1"}))
+    visit = {**VISIT, "member": "VA2"}
+    by_visit = op(
+        colleague,
+        "assignment",
+        "A1",
+        set={"status": "done"},
+        seen={"status": "pending"},
+        add={"visits": (visit,)},
+    )
+    assert judged(colleague, by_visit, community_world()).dropped == ()
+    title = op(colleague, "assignment", "A1", set={"title": "x"}, add={"visits": (visit,)})
+    verdict = judged(colleague, title, community_world())
+    assert verdict.dropped == ("title",) and verdict.reason is not None
+
+
+def test_the_team_pool_goes_to_the_first_taker() -> None:
+    pool = world_with(A1={**A1, "assignee_id": None}, Q1=Q1)
+    colleague = Actor("dA2", "VA2", "volunteer", "TA", frozenset({"B1"}))
+    take = op(colleague, "assignment", "A1", set={"assignee_id": "VA2"})
+    assert judged(colleague, take, pool).dropped == ()
+    taken = world_with(A1={**A1, "assignee_id": "VA"})
+    exc = refused_in(colleague, take, taken)
+    assert (exc.code, exc.params["by"]) == ("op.already_claimed", "VA")
+    work = op(colleague, "request", "Q1", set={"assignee_id": "VA2", "status": "acknowledged"})
+    assert judged(colleague, work, pool).dropped == ()
+    assign_other = op(colleague, "assignment", "A1", set={"assignee_id": "VA"})
+    assert refused_in(colleague, assign_other, pool).code == "op.forbidden_role"
+    visit = {**VISIT, "member": "VA2"}
+    late = op(
+        colleague,
+        "assignment",
+        "A1",
+        set={"assignee_id": "VA2", "status": "done"},
+        seen={"status": "pending"},
+        add={"visits": (visit,)},
+    )
+    verdict = judged(colleague, late, taken)
+    assert verdict.dropped == ("assignee_id",)
+    assert dict(verdict.op.set) == {"status": "done"}

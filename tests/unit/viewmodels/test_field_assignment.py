@@ -12,6 +12,7 @@ from app.services.device import Device
 from app.services.sync_service import SyncService
 from app.viewmodels.assignment import AssignmentViewModel, result_fields
 from sync.domain import REVISIT_DELAY, to_iso
+from sync.domain.visits import people_sampled, task_result
 from tests.unit.client.fakes import FakeServerTransport
 from tests.unit.viewmodels.phone import (
     LEAD,
@@ -135,10 +136,28 @@ def test_note_and_result_go_with_the_visit(phone: Device) -> None:
     assert vm.record("done")
     stored = phone.get("assignment", "as-1")
     assert stored is not None
-    assert stored["result"] == {"people_sampled": 2, "people_absent": 1}
+    assert "result" not in stored  # the visit carries it; the task's is derived
+    assert stored["visits"][0]["result"] == {"people_sampled": 2, "people_absent": 1}
+    assert task_result(stored) == {"people_sampled": 2, "people_absent": 1}
     assert stored["visits"][0]["note"] == "家中 3 人，1 人外出"
     assert vm.note == ""
-    assert vm.result["people_sampled"] == "2"  # the form shows the stored result
+    assert vm.result["people_sampled"] == ""  # the form is ready for the next visit
+    assert vm.visits[0].result_label == "已采样人数 2 · 未采样人数 1"
+    assert vm.visits[0].unsent  # not yet sent to the command centre
+
+
+def test_a_revisit_adds_its_own_numbers(phone: Device) -> None:
+    seed_door(phone)
+    vm = AssignmentViewModel(phone, RecordingNavigator(), "as-1", now=fixed_now)
+    vm.set_result("people_sampled", "2")
+    vm.set_result("people_absent", "1")
+    assert vm.record("revisit")
+    vm.set_result("people_sampled", "1")
+    assert vm.record("done")
+    stored = phone.get("assignment", "as-1")
+    assert stored is not None
+    assert people_sampled(stored) == 3
+    assert len({v["id"] for v in stored["visits"]}) == 2
 
 
 def test_bad_result_is_explained_and_nothing_is_kept(phone: Device) -> None:
@@ -165,7 +184,7 @@ def test_welfare_condition_is_a_choice(phone: Device) -> None:
     assert vm.record("done")
     stored = phone.get("assignment", "as-1")
     assert stored is not None
-    assert stored["result"] == {"condition": "needs_help", "summary": "需要送药"}
+    assert task_result(stored) == {"condition": "needs_help", "summary": "需要送药"}
 
 
 def test_visit_history_is_newest_first_with_names(phone: Device) -> None:
@@ -182,12 +201,31 @@ def test_visit_history_is_newest_first_with_names(phone: Device) -> None:
     assert vm.visits[1].at_label == "15:00"
 
 
-def test_volunteer_cannot_record_on_someone_elses_task(phone: Device) -> None:
+def test_a_visit_on_a_teammates_task_is_recorded(phone: Device) -> None:
     seed_door(phone, assignee=MATE)
+    vm = AssignmentViewModel(phone, RecordingNavigator(), "as-1", now=fixed_now)
+    assert vm.can_record  # a visit is a fact: the server keeps it whoever holds the task
+    vm.set_result("people_sampled", "3")
+    assert vm.record("done")
+    assert vm.status == "done"
+    assert phone.require_store().pending_count() == 1
+
+
+def test_a_pool_visit_claims_the_task(phone: Device) -> None:
+    seed_door(phone, assignee=None)
+    vm = AssignmentViewModel(phone, RecordingNavigator(), "as-1", now=fixed_now)
+    vm.set_result("people_sampled", "1")
+    assert vm.can_record and vm.record("done")
+    stored = phone.get("assignment", "as-1")
+    assert stored is not None and stored["assignee_id"] == phone.member_id
+
+
+def test_volunteer_cannot_record_on_another_teams_task(phone: Device) -> None:
+    seed_door(phone, assignee="mb-other", team_id="tm-other")
     vm = AssignmentViewModel(phone, RecordingNavigator(), "as-1", now=fixed_now)
     assert not vm.can_record
     assert vm.record("done") is False
-    assert vm.error == "这项任务不是分配给你的，不能登记走访。如需处理，请联系队长改派给你。"
+    assert vm.error == "这项任务属于其他队伍，不能在本机登记走访。如需处理，请联系指挥部。"
     assert phone.require_store().pending_count() == 0
 
 

@@ -138,14 +138,30 @@ def _task(vm: AssignmentViewModel) -> list[ft.Control]:
 
 def _history(vm: AssignmentViewModel) -> list[ft.Control]:
     controls: list[ft.Control] = [heading(tr("ui.field.visit.history"))]
+    if vm.conflict:
+        controls.append(
+            ft.Semantics(
+                identifier="visit-conflict",
+                content=ft.Row(
+                    [
+                        ft.Icon(ft.Icons.WARNING_AMBER, size=18, color=theme.WARN),
+                        ft.Text(vm.conflict, size=13, expand=True),
+                    ],
+                    vertical_alignment=ft.CrossAxisAlignment.START,
+                ),
+            )
+        )
     if not vm.visits:
         controls.append(muted(tr("ui.field.visit.no_visits")))
     for v in vm.visits:
         colour = OUTCOME_STYLE.get(v.outcome, (theme.MUTED, ft.Icons.CIRCLE))[0]
         line = f"{v.at_label} · {v.member}"
-        rows: list[ft.Control] = [
-            ft.Row([chip(v.outcome_label, colour), muted(line, size=13)], wrap=True),
-        ]
+        top: list[ft.Control] = [chip(v.outcome_label, colour), muted(line, size=13)]
+        if v.unsent:
+            top.append(flag(tr("ui.field.unsent"), theme.WARN, ft.Icons.CLOUD_UPLOAD))
+        rows: list[ft.Control] = [ft.Row(top, wrap=True)]
+        if v.result_label:
+            rows.append(ft.Text(v.result_label, size=13))
         if v.note:
             rows.append(ft.Text(v.note, size=13))
         controls.append(

@@ -154,6 +154,13 @@ def _assignee(vm: RequestDetailViewModel) -> list[ft.Control]:
         heading(tr("ui.field.request.assignee")),
         ft.Semantics(identifier="request-assignee", content=ft.Text(vm.assignee)),
     ]
+    if vm.can_take:
+
+        def take_it(_: object) -> None:
+            vm.take()
+
+        take = touch_button(tr("ui.field.request.take"), take_it, primary=True, expand=True)
+        controls.append(ft.Semantics(identifier="request-take", content=take))
     if vm.can_assign and vm.members:
         label = tr("ui.field.request.assign_to")
         assign_to = picker(label, vm.members, vm.assignee_id, assign)
