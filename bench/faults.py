@@ -6,7 +6,13 @@ two volunteers, team B's lead and a volunteer, the coordinator — record change
 which injects a fault into a random share of exchanges (request dropped, response dropped after
 the server committed, response truncated, response stalled then cut, 503). Then the link is
 clean and everyone syncs until quiet, and :func:`bench.audit.audit` counts what went wrong.
-Keys: ``syncs``, ``faults_injected``, ``lost``, ``duplicated``, ``diverged`` (all three must be 0).
+The workload changes roles under the phones' feet: leads reassign open doors, volunteers
+sometimes visit a teammate's door, leads finish doors volunteers are also visiting — so the server
+refuses or narrows some ops (told to the phone, never silent). Keys: ``syncs``,
+``faults_injected``, ``lost``, ``duplicated``, ``diverged``, ``rejected_divergent`` (phone records
+still differing from the server on an entity something was refused on), ``visits_lost`` (visits a
+phone recorded that the server does not hold; also in ``lost``) — all must be 0 — and
+``rejected`` (ops refused whole or in part, each told to its phone).
 """
 
 from __future__ import annotations
@@ -76,6 +82,9 @@ def run(syncs: int, rate: float, db: str, seed: int) -> dict[str, Any]:
         "lost": result.lost,
         "duplicated": result.duplicated,
         "diverged": result.diverged,
+        "rejected_divergent": result.rejected_divergent,
+        "visits_lost": result.visits_lost,
+        "rejected": result.rejected,
         "pending": result.pending,
         "failed_syncs": failed,
         "faults": dict(sorted(proxy.stats.faults.items())),
@@ -101,6 +110,11 @@ def table(r: dict[str, Any]) -> str:
         ("faults injected", f"{r['faults_injected']} of {r['exchanges']} exchanges: {r['faults']}"),
         ("ops created / on server", f"{r['ops_created']} / {r['server_ops']}"),
         ("lost / duplicated / diverged", f"{r['lost']} / {r['duplicated']} / {r['diverged']}"),
+        (
+            "visits lost / rejected but divergent",
+            f"{r['visits_lost']} / {r['rejected_divergent']}",
+        ),
+        ("ops refused (whole or in part, told)", str(r["rejected"])),
         ("pending after clean syncs", str(r["pending"])),
         ("clean rounds to quiet", str(r["clean_rounds"])),
         ("seconds", str(r["seconds"])),
@@ -119,4 +133,5 @@ def main(argv: list[str]) -> int:
     result = run(args.syncs, args.rate, args.db, args.seed)
     print(table(result))
     write_json(args.json, result)
-    return 0 if not (result["lost"] or result["duplicated"] or result["diverged"]) else 1
+    bad = ("lost", "duplicated", "diverged", "rejected_divergent", "visits_lost")
+    return 1 if any(result[k] for k in bad) else 0

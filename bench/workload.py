@@ -77,6 +77,7 @@ class Shift:
         "request_status": 14,
         "request_note": 20,
         "request_edit": 4,
+        "reassign": 3,
     }
 
     def __init__(
@@ -103,6 +104,7 @@ class Shift:
             "request_status": self.request_status,
             "request_note": self.request_note,
             "request_edit": self.request_edit,
+            "reassign": self.reassign,
         }
         self.done: dict[str, int] = {}
 
@@ -131,9 +133,36 @@ class Shift:
             return self._pick("request", lambda r: True)
         return self._pick("request", lambda r: r.get("assignee_id") == me)
 
+    def _door(self) -> dict[str, Any] | None:
+        """A door to visit: mostly one's own, sometimes a teammate's (a visit is a fact, kept
+        whoever holds the task: reassignment races and doors visited twice)."""
+        if self.is_lead or self.rng.random() < 0.8:
+            return self._assignment()
+        team = self.phone.identity.team_id
+        return self._pick("assignment", lambda r: r.get("team_id") == team)
+
     # -- actions ---------------------------------------------------------------------------
+    def reassign(self) -> Op | None:
+        """A lead hands an open door to another member of the team."""
+        if not self.is_lead:
+            return None
+        team = self.phone.identity.team_id
+        mates = sorted(
+            str(m["id"])
+            for m in self.phone.store.all("member")
+            if m.get("team_id") == team and m.get("role") == "volunteer"
+        )
+        record = self._pick(
+            "assignment",
+            lambda r: r.get("team_id") == team and not ASSIGNMENT_MACHINE.is_final(r["status"]),
+        )
+        others = [m for m in mates if record is not None and m != record.get("assignee_id")]
+        if record is None or not others:
+            return None
+        return self._make("assignment", record, {"assignee_id": self.rng.choice(others)})
+
     def visit(self) -> Op | None:
-        record = self._assignment()
+        record = self._door()
         if record is None:
             return None
         outcome = self.rng.choice(("done", "done", "no_answer", "refused", "revisit"))

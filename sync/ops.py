@@ -33,6 +33,7 @@ WIRE_KEYS: Final[Mapping[str, str]] = MappingProxyType(
         "set": "s",
         "add": "a",
         "seen": "p",
+        "schema": "v",
     }
 )
 #: the attributes every op carries as non-empty strings
@@ -57,6 +58,9 @@ class Op:
     set: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     add: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=lambda: _EMPTY)
     seen: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    #: the domain schema version the op was made with (``sync.domain.schema.SCHEMA_VERSION``);
+    #: 1, the first, is left out of the wire form, so ops of earlier builds read unchanged
+    schema: int = 1
 
     @property
     def order(self) -> tuple[str, str]:
@@ -73,6 +77,8 @@ class Op:
             }
         if self.seen:
             out[WIRE_KEYS["seen"]] = dict(self.seen)
+        if self.schema != 1:
+            out[WIRE_KEYS["schema"]] = self.schema
         return out
 
     @classmethod
@@ -96,6 +102,9 @@ class Op:
             or not isinstance(adds, Mapping)
         ):
             raise ValidationError("op.malformed", reason="bad body")
+        schema = raw.get(WIRE_KEYS["schema"], 1)
+        if type(schema) is not int or not 1 <= schema <= 10_000:
+            raise ValidationError("op.malformed", reason="bad schema version")
         children: dict[str, tuple[Mapping[str, Any], ...]] = {}
         for name, items in adds.items():
             if not isinstance(items, list) or not all(
@@ -113,4 +122,5 @@ class Op:
             set=MappingProxyType(dict(sets)),
             add=MappingProxyType(children),
             seen=MappingProxyType(dict(seen)),
+            schema=schema,
         )

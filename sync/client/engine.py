@@ -49,8 +49,9 @@ META_INFLIGHT = "sync.inflight"
 META_REJECTIONS = "rejections"
 MAX_KEPT_REJECTIONS = 1000
 PRIORITY_PULL_LIMIT = 100
-#: refusals that say "not now", not "never": the op stays queued
-TEMPORARY_REFUSALS = frozenset({"op.clock_ahead"})
+#: refusals that say "not now", not "never": the op stays queued (a clock to correct; a server
+#: older than the app that made the op, until it is upgraded)
+TEMPORARY_REFUSALS = frozenset({"op.clock_ahead", "op.schema_too_new"})
 
 
 class DeviceRevoked(SyncError):
@@ -296,7 +297,7 @@ class _Run:
         acked_set = set(acked)
         refused = [r for r in resp.rejected if r.op_id in sent and r.op_id not in acked_set]
         rejected = [r for r in refused if r.code not in TEMPORARY_REFUSALS]
-        later = [r.op_id for r in refused if r.code in TEMPORARY_REFUSALS]
+        later = [r.op_id for r in refused if r.code == "op.clock_ahead"]
         partial = [r for r in resp.partial if r.op_id in acked_set]
         if rejected or partial:
             self._record_rejections(resp.batch_id, rejected + partial, sent, partial=partial)

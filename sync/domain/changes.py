@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from sync.domain import times
 from sync.domain.machines import OUTCOME_STATUS
-from sync.domain.schema import KindSpec
+from sync.domain.schema import SCHEMA_VERSION, KindSpec
 from sync.domain.validation import check_required, spec_of, validate_op
 from sync.errors import OpRejected
 from sync.hlc import HybridClock
@@ -117,6 +117,7 @@ def make_op(
         set=MappingProxyType(values),
         add=MappingProxyType({name: tuple(items) for name, items in (add or {}).items()}),
         seen=MappingProxyType(seen),
+        schema=SCHEMA_VERSION,
     )
     validate_op(op)
     return op

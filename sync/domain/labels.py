@@ -12,9 +12,10 @@ from sync.i18n import t
 
 def label(enum: str, value: str, lang: str | None = None) -> str:
     """The text of ``value`` of ``enum`` in ``lang``. An unknown enum name is a ``KeyError``
-    (a programming mistake); an unknown value (from a newer version) is shown as it is."""
+    (a programming mistake); an unknown value (a newer version's) reads "Other (value)", never
+    an error."""
     if value not in ENUMS[enum]:
-        return value
+        return t("domain.unknown_value", lang, value=value)
     return t(f"domain.{enum}.{value}", lang)
 
 

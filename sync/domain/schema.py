@@ -32,6 +32,11 @@ from sync.domain.values import (
 
 _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 
+#: The domain schema version ops are made with (``Op.schema``). Raise it whenever a field, child
+#: field, kind or enum value is added (``docs/upgrades.md``, "The evolution contract"):
+#: 1 — launch; 2 — a visit carries its own ``result``.
+SCHEMA_VERSION: Final = 2
+
 NAME_MAX: Final = 50
 TITLE_MAX: Final = 100
 NOTE_MAX: Final = 1000

@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from sync.domain import machines, times
-from sync.domain.schema import CHILDREN_PER_OP, FREE_RESULT, KINDS, RESULTS, KindSpec
+from sync.domain.schema import (
+    CHILDREN_PER_OP,
+    FREE_RESULT,
+    KINDS,
+    RESULTS,
+    SCHEMA_VERSION,
+    KindSpec,
+)
 from sync.domain.values import check_fields, ident
 from sync.errors import OpRejected, ValidationError
 from sync.ops import Op
@@ -28,7 +35,12 @@ def spec_of(kind: str) -> KindSpec:
 
 
 def validate_op(op: Op) -> None:
-    """Raise :class:`OpRejected`/:class:`ValidationError` unless ``op`` is valid on its own."""
+    """Raise :class:`OpRejected`/:class:`ValidationError` unless ``op`` is valid on its own.
+    An op made by a newer build (``op.schema`` above :data:`SCHEMA_VERSION`) is
+    ``op.schema_too_new``: this build cannot judge it yet (a phone defers it, the server keeps it
+    waiting on the phone)."""
+    if op.schema > SCHEMA_VERSION:
+        raise OpRejected("op.schema_too_new", schema=op.schema, known=SCHEMA_VERSION)
     spec = spec_of(op.kind)
     ident("entity_id", op.entity_id)
     ident("member", op.member)

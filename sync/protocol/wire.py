@@ -17,6 +17,9 @@ from sync.errors import SyncError, ValidationError
 from sync.ops import Op
 
 PROTOCOL_VERSION: Final = 1
+#: the oldest protocol version this build still speaks with a peer (``docs/upgrades.md``, "The
+#: evolution contract"): a server answers an older phone with a signed ``sync.app_too_old``
+OLDEST_PROTOCOL_VERSION: Final = 1
 MAX_BODY_BYTES: Final = 4 * 1024 * 1024
 MAX_PAYLOAD_BYTES: Final = 32 * 1024 * 1024
 MAX_HEADER_BYTES: Final = 1024
@@ -95,8 +98,13 @@ def json_object(raw: bytes, what: str) -> dict[str, Any]:
 
 
 def check_version(obj: Mapping[str, Any]) -> None:
+    """A peer's protocol version within ``[OLDEST_PROTOCOL_VERSION, PROTOCOL_VERSION]``: an older
+    one (0 for builds before versioning) is ``sync.app_too_old`` (the phone must be updated; its records stay on it), a newer or
+    malformed one ``sync.bad_version`` (this side must be updated)."""
     v = obj.get("v")
-    if type(v) is not int or v != PROTOCOL_VERSION:
+    if type(v) is int and v < OLDEST_PROTOCOL_VERSION:
+        raise SyncError("sync.app_too_old", got=v, oldest=OLDEST_PROTOCOL_VERSION)
+    if type(v) is not int or not OLDEST_PROTOCOL_VERSION <= v <= PROTOCOL_VERSION:
         raise SyncError("sync.bad_version", got=str(obj.get("v")), want=PROTOCOL_VERSION)
 
 

@@ -16,6 +16,7 @@ from sync.protocol import ServerKeys
 STATUS: dict[str, int] = {
     "sync.malformed": 400,
     "sync.bad_version": 400,
+    "sync.app_too_old": 426,
     "sync.bad_key": 400,
     "sync.cannot_open": 400,
     "sync.bad_signature": 401,

@@ -62,6 +62,14 @@ def test_every_bad_request_is_refused_coded_and_changes_nothing(
         sealing.seal(a.server_sealing, zlib.compress(b"{}"), protocol.REQUEST_INFO, v2_header),
         a.keys.signing.sign,
     )
+    v0_header = canonical_json(
+        {"v": 0, "device": a.device_id, "batch": "b-v0", "counter": 5001, "sent_at": 1}
+    )
+    v0 = frame(
+        v0_header,
+        sealing.seal(a.server_sealing, zlib.compress(b"{}"), protocol.REQUEST_INFO, v0_header),
+        a.keys.signing.sign,
+    )
     stranger = Phone(
         a.url,
         device_id="dv-stranger",
@@ -105,6 +113,7 @@ def test_every_bad_request_is_refused_coded_and_changes_nothing(
         ("payload replayed under another device", stolen_payload, 400, "sync.cannot_open"),
         ("unknown device", stranger.seal(stranger.request()), 401, "sync.unknown_device"),
         ("protocol version 2", v2, 400, "sync.bad_version"),
+        ("an app older than the oldest protocol", v0, 426, "sync.app_too_old"),
         ("malformed", b"LNLI\x01garbage", 400, "sync.malformed"),
         ("empty", b"", 400, "sync.malformed"),
         ("not a frame", canonical_json({"ops": []}), 400, "sync.malformed"),

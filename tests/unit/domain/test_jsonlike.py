@@ -7,6 +7,7 @@ from types import MappingProxyType
 import pytest
 
 from sync.domain.jsonlike import NotJson, canonical_json, canonical_text, plain
+from sync.errors import ValidationError
 from sync.ops import WIRE_KEYS, Op
 
 
@@ -41,7 +42,25 @@ def test_an_op_round_trips_through_the_one_wire_key_map() -> None:
         member="mb-1",
         set=MappingProxyType({"status": "done"}),
         seen=MappingProxyType({"status": "pending"}),
+        schema=2,
     )
     wire = op.to_dict()
     assert set(wire) == {WIRE_KEYS[n] for n in WIRE_KEYS if n != "add"}
     assert Op.from_dict(wire) == op
+
+
+def test_a_first_schema_op_reads_and_writes_as_before_versioning() -> None:
+    old = {
+        "i": "op-1",
+        "k": "request",
+        "e": "rq-1",
+        "t": "000001648800000:00000",
+        "d": "dv-1",
+        "m": "mb-1",
+        "a": {"notes": [{"id": "n-1"}]},
+    }
+    op = Op.from_dict(old)
+    assert op.schema == 1 and op.to_dict() == old
+    for bad in (0, -1, "2", 2.0, True):
+        with pytest.raises(ValidationError):
+            Op.from_dict({**old, "v": bad})

@@ -309,3 +309,23 @@ def test_any_wire_op_is_either_valid_or_refused_with_a_coded_error(
         validate_op(Op.from_dict(raw))
     except LinliError as exc:
         assert exc.describe("en") != f"error.{exc.code}"
+
+
+def test_an_op_from_a_newer_schema_is_not_judged_but_named() -> None:
+    from sync.domain.schema import SCHEMA_VERSION
+
+    newer = Op(
+        "op-9",
+        "assignment",
+        "as-1",
+        "000001648800000:00000",
+        "dv-1",
+        "mb-1",
+        set={"status": "in_progress", "colour": "blue"},
+        seen={"status": "pending"},
+        schema=SCHEMA_VERSION + 1,
+    )
+    with pytest.raises(OpRejected) as err:
+        validate_op(newer)
+    assert err.value.code == "op.schema_too_new"
+    assert err.value.params == {"schema": SCHEMA_VERSION + 1, "known": SCHEMA_VERSION}
