@@ -245,6 +245,8 @@ def seal_response(resp: SyncResponse, server: ServerKeys, device_sealing_public:
         "receipt": resp.receipt.to_dict() if resp.receipt else None,
         "server_time": resp.server_time,
     }
+    if resp.wipe is not None:  # only when set: answers to other phones stay as they were
+        payload["wipe"] = resp.wipe
     sealed = sealing.seal(device_sealing_public, _deflate(payload), RESPONSE_INFO, header)
     return _pack(_KIND_RESPONSE, header, sealed, server.signing)
 
@@ -265,6 +267,9 @@ def open_response(
     rejected = payload.get("rejected")
     if not isinstance(rejected, list) or not isinstance(payload.get("more"), bool):
         raise malformed("response")
+    wipe = payload.get("wipe")
+    if wipe is not None and (not isinstance(wipe, str) or not wipe):
+        raise malformed("wipe")
     receipt = None
     if payload.get("receipt") is not None:
         receipt = Receipt.from_dict(payload["receipt"])
@@ -279,4 +284,5 @@ def open_response(
         more=payload["more"],
         receipt=receipt,
         server_time=get_field(payload, "server_time", int),
+        wipe=wipe,
     )
