@@ -15,7 +15,11 @@ Guarantees (see ``docs/protocol.md``, "The client"):
   answers with the same acks and receipt;
 - pulled changes and the new cursor are applied together (``apply_remote``);
 - only a verified ``sync.revoked`` naming this device raises :class:`DeviceRevoked`; unsigned or
-  unverifiable problems are transient failures that change nothing.
+  unverifiable problems are transient failures that change nothing;
+- a verified answer that tells the phone to wipe (``wipe``: ``retired`` or ``revoked``) does not
+  stop the run: every pending batch is still sent (a retired phone's are processed as usual, a
+  revoked phone's go to the server's review queue) and :attr:`SyncSummary.wipe` says so — the app
+  wipes only once its outbox is empty.
 """
 
 from __future__ import annotations
@@ -82,6 +86,8 @@ class SyncSummary:
     server_time: int | None = None
     #: ops refused as ``op.clock_ahead``: still in the outbox, to re-stamp and send again
     clock_ahead: list[str] = field(default_factory=list)
+    #: the server told this phone to wipe (``retired`` / ``revoked``) in a verified answer
+    wipe: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +312,8 @@ class _Run:
         s.clock_ahead.extend(op_id for op_id in later if op_id not in s.clock_ahead)
         s.received += len(resp.changes)
         s.server_time = resp.server_time
+        if resp.wipe is not None:
+            s.wipe = resp.wipe
 
     def _record_rejections(
         self, batch_id: str, rejected: list[protocol.Rejection], sent: dict[str, Op]

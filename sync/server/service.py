@@ -172,7 +172,9 @@ class SyncService:
                 conn.execute(seen.values(last_sync_at=now))
                 return stored, True
             advanced = conn.execute(
-                seen.where(db.devices.c.last_counter < req.counter).values(last_counter=req.counter, last_sync_at=now, scope_sig=scope)
+                seen.where(db.devices.c.last_counter < req.counter).values(
+                    last_counter=req.counter, last_sync_at=now, scope_sig=scope
+                )
             )
             if not advanced.rowcount:
                 raise SyncError("sync.replay")

@@ -78,9 +78,7 @@ def register(group: click.Group, lang_: str) -> None:
         rt = runtime(ctx)
         device_id = Directory(rt).device(device) if device else None
         with rt.db.read() as conn:
-            items = queue.listing(
-                conn, rt.vault, None if state == ALL else state, device=device_id
-            )
+            items = queue.listing(conn, rt.vault, None if state == ALL else state, device=device_id)
         if as_json:
             echo_json([item.to_dict() for item in items])
             return
