@@ -1,4 +1,11 @@
-"""This phone: enrollment, PIN unlock and lock, the unlocked store, wipe on revocation.
+"""This phone: enrollment, PIN unlock and lock, the unlocked store, wipe when the server says.
+
+The server tells a phone to wipe in two ways (``docs/protocol.md``, "Retire and revoke"): a
+verified ``sync.revoked`` problem (it will take nothing more: wipe at once), or a ``wipe`` flag
+in a verified sync answer (``retired``: handed back; ``revoked``: lost or stolen, its changes
+went to the server's review queue). On the flag the phone wipes only when nothing is left in its
+outbox (:meth:`Device.wipe_if_told`): a change still waiting (e.g. refused as clock-ahead) is
+sent first, at the next sync.
 
 A :class:`Device` is the one object the view-models ask for data and changes. It owns the
 :class:`~app.store.LocalStore` while unlocked, the enrolled :class:`~sync.client.Identity` (kept in
@@ -26,6 +33,7 @@ from sync.domain import changes, is_lead
 from sync.errors import StoreLocked, ValidationError
 from sync.hlc import HybridClock, ServerTime
 from sync.ops import Op
+from sync.protocol import WIPE_REASONS
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +168,7 @@ class Device(Observable):
         self.changed()
 
     def wipe(self, reason: str) -> None:
-        """Lock and remove every local file (the server revoked this device)."""
+        """Lock and remove every local file (the server retired or revoked this device)."""
         with self._lock:
             store, self.store, self.engine, self.identity = self.store, None, None, None
             if store is not None:
@@ -169,6 +177,23 @@ class Device(Observable):
             self.wiped_reason = reason
         log.warning("local data wiped: %s", reason)
         self.changed()
+
+    def wipe_if_told(self, summary: SyncSummary) -> str | None:
+        """Wipe if the sync behind ``summary`` told this phone to and nothing is left to send
+        (no pending change, no batch in flight); the reason (``retired`` / ``revoked``), or
+        ``None`` when it did not wipe."""
+        told = summary.wipe
+        with self._lock:
+            store = self.store
+            if told is None or store is None:
+                return None
+            left = store.pending_count()
+            if left or store.get_meta(META_INFLIGHT) is not None:
+                log.warning("told to wipe (%s); %d change(s) still to send first", told, left)
+                return None
+            reason = told if told in WIPE_REASONS else "revoked"
+            self.wipe(reason)
+        return reason
 
     def change_pin(self, old: str, new: str) -> None:
         self.require_store().change_pin(old, new)
@@ -300,6 +325,7 @@ def _joined(first: SyncSummary, then: SyncSummary) -> SyncSummary:
         receipts=first.receipts + then.receipts,
         round_trips=first.round_trips + then.round_trips,
         clock_ahead=then.clock_ahead,
+        wipe=then.wipe or first.wipe,
     )
 
 

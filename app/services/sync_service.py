@@ -5,7 +5,9 @@ syncs when the server answers and there are pending changes (or the last sync is
 the server is out of reach, or a sync fails, it waits with the same capped exponential backoff
 and full jitter as the transport's retries (:func:`sync.client.full_jitter`: windows of 2 s,
 4 s … 60 s, never less than 2 s — never a busy loop). A local change, unlocking or :meth:`wake`
-(e.g. the network coming back) wakes it at once. A verified revocation wipes the device.
+(e.g. the network coming back) wakes it at once. A verified revocation wipes the device; so does
+a verified answer telling it to wipe (retired or revoked), once its outbox is empty
+(:meth:`Device.wipe_if_told`) — until then :attr:`SyncStatus.leaving` says why it will.
 
 Races it is built against: a change made while a sync runs wakes the loop, which then waits for
 that sync to end rather than skipping its own; a lock landing mid-round (the store closing under
@@ -46,6 +48,9 @@ class SyncStatus:
     rejections: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     #: this phone's date is further than the server's window from the server's time
     clock_wrong: bool = False
+    #: the server told this phone to wipe (``retired`` / ``revoked``) but changes are still to
+    #: send: it wipes after they are sent
+    leaving: str | None = None
 
     @property
     def last_sync_label(self) -> str | None:
@@ -61,7 +66,7 @@ class SyncService(Observable):
         self,
         device: Device,
         *,
-        on_revoked: Callable[[str], None] | None = None,
+        on_wiped: Callable[[str], None] | None = None,
         probe_min_s: float = PROBE_MIN_S,
         probe_max_s: float = PROBE_MAX_S,
         stale_s: float = STALE_S,
@@ -69,7 +74,8 @@ class SyncService(Observable):
     ) -> None:
         super().__init__()
         self.device = device
-        self.on_revoked = on_revoked
+        #: called with the reason (``retired`` / ``revoked``) after the phone wiped itself
+        self.on_wiped = on_wiped
         self.probe_min_s, self.probe_max_s, self.stale_s = probe_min_s, probe_max_s, stale_s
         self._wall_ms = wall_ms
         self.status = SyncStatus()
@@ -150,6 +156,10 @@ class SyncService(Observable):
             if manual:
                 raise
             return None
+        reason = self.device.wipe_if_told(summary)
+        if reason is not None:
+            self._wiped(reason, None)
+            return summary
         now = self._wall_ms()
         store = self.device.store
         if store is not None:
@@ -164,6 +174,7 @@ class SyncService(Observable):
             pending=store.pending_count() if store is not None else 0,
             rejections=tuple(engine.rejections()) if engine is not None else (),
             clock_wrong=self.device.clock_wrong,
+            leaving=summary.wipe,
         )
         return summary
 
@@ -183,9 +194,12 @@ class SyncService(Observable):
     def _revoked(self, exc: DeviceRevoked) -> None:
         log.warning("device revoked by the server")
         self.device.wipe("revoked")
-        self._set(syncing=False, progress=None, pending=0, last_error=exc)
-        if self.on_revoked is not None:
-            self.on_revoked("revoked")
+        self._wiped("revoked", exc)
+
+    def _wiped(self, reason: str, exc: LinliError | None) -> None:
+        self._set(syncing=False, progress=None, pending=0, last_error=exc, leaving=None)
+        if self.on_wiped is not None:
+            self.on_wiped(reason)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -70,7 +70,7 @@ class PhoneApp:
         self.idle_check_s = idle_check_s
         self.routers: list[Router] = []
         self._stop = threading.Event()
-        sync.on_revoked = self._revoked
+        sync.on_wiped = self._wiped
         device.subscribe(self._device_changed)
         threading.Thread(target=self._idle_watch, name="linli-idle", daemon=True).start()
 
@@ -112,10 +112,11 @@ class PhoneApp:
             if router.current not in (target, None):
                 router.replace_all(target)
 
-    def _revoked(self, reason: str) -> None:
+    def _wiped(self, reason: str) -> None:
         # The wipe already sent every screen to /setup (see _device_changed); say why.
+        text = i18n.tr("ui.retired") if reason == "retired" else i18n.tr("ui.revoked")
         for router in list(self.routers):
-            router.notify(i18n.tr("ui.revoked"), error=True)
+            router.notify(text, error=reason != "retired")
 
     def _idle_watch(self) -> None:
         while not self._stop.wait(self.idle_check_s):

@@ -13,7 +13,7 @@ import flet as ft
 from app.i18n import tr
 from app.ui import theme
 from app.ui.router import Cleanup, Screen
-from app.viewmodels.base import clock_warning
+from app.viewmodels.base import sync_warning
 from sync.domain.vocab import LEAD_ROLES
 
 
@@ -122,7 +122,7 @@ def sync_bar(ctx: Any) -> tuple[ft.Control, Cleanup]:
         label.value = tr("ui.sync.bar", state=state, pending=s.pending, last=last)
         progress.visible = s.syncing
         progress.value = s.progress
-        warning = clock_warning(s)
+        warning = sync_warning(s)
         clock_row.visible, clock.value = warning is not None, warning or ""
 
     def on_change() -> None:

@@ -89,9 +89,10 @@ class UnlockViewModel(Observable):
         #: The PIN that just unlocked is shorter than new PINs may be (set before the PIN-length
         #: rule rose to 6 digits): the app should ask for a new PIN (Settings → change PIN).
         self.new_pin_needed = False
-        self.notice: str | None = (
-            tr("ui.unlock.wiped") if device.wiped_reason == "revoked" else None
-        )
+        self.notice: str | None = {
+            "revoked": tr("ui.unlock.wiped"),
+            "retired": tr("ui.unlock.retired"),
+        }.get(device.wiped_reason or "")
 
     def submit(self) -> bool:
         self.busy, self.error = True, None

@@ -66,6 +66,21 @@ def clock_warning(status: SyncStatus) -> str | None:
     return tr("ui.clock.wrong") if status.clock_wrong else None
 
 
+def leaving_notice(status: SyncStatus) -> str | None:
+    """While the server has told this phone to wipe but changes are still to send: why it will
+    wipe, and that it sends them first."""
+    if status.leaving is None:
+        return None
+    key = "ui.leaving.retired" if status.leaving == "retired" else "ui.leaving.revoked"
+    return tr(key, pending=status.pending)
+
+
+def sync_warning(status: SyncStatus) -> str | None:
+    """Everything the sync bar warns about now (clock, leaving), one per line; ``None``: none."""
+    found = [w for w in (clock_warning(status), leaving_notice(status)) if w]
+    return "\n".join(found) or None
+
+
 def sync_now_text(sync: SyncService, *, busy_key: str, done_key: str) -> SyncOutcome:
     """Run "Sync now" (off the UI thread) and word the result with the screen's own keys:
     ``done_key`` gets ``sent``/``received``/``rejected``; ``busy_key`` when a sync is running."""

@@ -19,7 +19,11 @@ Guarantees (see ``docs/protocol.md``, "The client"):
   answers with the same acks and receipt;
 - pulled changes and the new cursor are applied together (``apply_remote``);
 - only a verified ``sync.revoked`` naming this device raises :class:`DeviceRevoked`; unsigned or
-  unverifiable problems are transient failures that change nothing.
+  unverifiable problems are transient failures that change nothing;
+- a verified answer that tells the phone to wipe (``wipe``: ``retired`` or ``revoked``) does not
+  stop the run: every pending batch is still sent (a retired phone's are processed as usual, a
+  revoked phone's go to the server's review queue) and :attr:`SyncSummary.wipe` says so — the app
+  wipes only once its outbox is empty.
 """
 
 from __future__ import annotations
@@ -89,6 +93,8 @@ class SyncSummary:
     clock_ahead: list[str] = field(default_factory=list)
     #: ops the server kept only in part (a visit kept, its status move refused), with why
     partial: list[protocol.Rejection] = field(default_factory=list)
+    #: the server told this phone to wipe (``retired`` / ``revoked``) in a verified answer
+    wipe: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +325,8 @@ class _Run:
         s.clock_ahead.extend(op_id for op_id in later if op_id not in s.clock_ahead)
         s.received += len(resp.changes)
         s.server_time = resp.server_time
+        if resp.wipe is not None:
+            s.wipe = resp.wipe
 
     def _record_rejections(
         self,

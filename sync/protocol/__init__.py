@@ -39,6 +39,7 @@ from sync.protocol.envelope import (
 )
 from sync.protocol.keys import DeviceKeys, ServerKeys
 from sync.protocol.messages import (
+    WIPE_REASONS,
     Receipt,
     Rejection,
     RequestHeader,
@@ -95,6 +96,7 @@ __all__ = [
     "SIGNATURE_HEADER",
     "SYNC_CONTENT_TYPE",
     "SYNC_PATH",
+    "WIPE_REASONS",
     "DeviceKeys",
     "EnrollRequest",
     "EnrollResponse",

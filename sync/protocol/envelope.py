@@ -250,6 +250,8 @@ def seal_response(resp: SyncResponse, server: ServerKeys, device_sealing_public:
         payload["partial"] = [r.to_dict() for r in resp.partial]
     if resp.records:
         payload["records"] = [c.to_dict() for c in resp.records]
+    if resp.wipe is not None:  # only when set: answers to other phones stay as they were
+        payload["wipe"] = resp.wipe
     sealed = sealing.seal(device_sealing_public, _deflate(payload), RESPONSE_INFO, header)
     return _pack(_KIND_RESPONSE, header, sealed, server.signing)
 
@@ -270,6 +272,9 @@ def open_response(
     rejected = payload.get("rejected")
     if not isinstance(rejected, list) or not isinstance(payload.get("more"), bool):
         raise malformed("response")
+    wipe = payload.get("wipe")
+    if wipe is not None and (not isinstance(wipe, str) or not wipe):
+        raise malformed("wipe")
     receipt = None
     if payload.get("receipt") is not None:
         receipt = Receipt.from_dict(payload["receipt"])
@@ -286,6 +291,7 @@ def open_response(
         server_time=get_field(payload, "server_time", int),
         partial=[Rejection.from_dict(r) for r in _list(payload, "partial")],
         records=[ServerCopy.from_dict(c) for c in _list(payload, "records")],
+        wipe=wipe,
     )
 
 

@@ -217,8 +217,18 @@ def verify_receipt(receipt: Receipt | Mapping[str, Any], server_signing_public: 
     return signing.verify(server_signing_public, sig, r.signed_bytes())
 
 
+#: the values of :attr:`SyncResponse.wipe`: why the server tells a phone to erase itself
+WIPE_REASONS = ("retired", "revoked")
+
+
 @dataclass(frozen=True, slots=True)
 class SyncResponse:
+    """One sealed answer. ``wipe`` (``None`` unless set): the server tells this phone to erase
+    its data — ``"retired"`` (handed back: its ops were processed as usual) or ``"revoked"``
+    (lost or stolen: its ops were refused into the review queue). The phone wipes only once its
+    outbox is empty; a value it does not know counts as ``"revoked"``. Absent from older answers.
+    """
+
     batch_id: str
     acks: list[str]
     rejected: list[Rejection]
@@ -231,3 +241,4 @@ class SyncResponse:
     partial: list[Rejection] = field(default_factory=list)
     #: the server's copies of the entities of refused and partial ops
     records: list[ServerCopy] = field(default_factory=list)
+    wipe: str | None = None

@@ -8,8 +8,11 @@ Tables (every body that may hold resident data is a :mod:`vault` blob):
 - ``feed_scopes`` — ``(scope_key, seq)``: which scopes may pull each feed entry (the pull index);
 - ``records`` — the merged state (``apply_op``) per ``(kind, entity_id)``, with ``refs`` (the
   plaintext ids the scope and authorization rules read) and ``parent_ref`` (indexed);
-- ``devices``, ``enroll_codes``, ``batches`` (each processed batch's stored answer), ``counters``
-  (``head`` = last seq, ``places`` = version of the place tree), ``meta``.
+- ``devices`` (``retired_at`` / ``revoked_at``: see :mod:`.devices`), ``enroll_codes``,
+  ``batches`` (each processed batch's stored answer), ``counters`` (``head`` = last seq,
+  ``places`` = version of the place tree), ``meta``;
+- ``review`` — every op from a device that the server refused for good, kept (its body sealed)
+  until an operator applies or dismisses it (:mod:`.review`).
 
 Ordering: every transaction that appends to ``feed`` is a *write* transaction, and write
 transactions are serialized — on SQLite by an exclusive ``flock`` on ``<db>.writelock`` (a
@@ -100,6 +103,7 @@ devices = Table(
     Column("last_sync_at", BigInteger),
     Column("scope_sig", String(64)),
     Column("system", Boolean, nullable=False, default=False),
+    Column("retired_at", BigInteger),
 )
 
 enroll_codes = Table(
@@ -160,6 +164,29 @@ batches = Table(
     Column("counter", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("response", LargeBinary, nullable=False),
+)
+
+
+review = Table(
+    "review",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("op_id", String(ID), nullable=False),
+    Column("device", String(ID), nullable=False),
+    Column("member", String(ID), nullable=False),
+    Column("kind", String(ID), nullable=False),
+    Column("entity_id", String(ID), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("decided_by", String(ID)),
+    Column("decided_at", BigInteger),
+    Column("note", LargeBinary),
+    Column("applied_op", String(ID)),
+    Index("ix_review_state", "state", "id"),
+    Index("ux_review_device_op", "device", "op_id", unique=True),
 )
 
 

@@ -1,4 +1,10 @@
-"""Enrolled devices: lookup, the :class:`Actor` a device acts as, listing and revocation.
+"""Enrolled devices: lookup, the :class:`Actor` a device acts as, listing, retiring and revoking.
+
+A device is ``active``, ``retired`` (handed back: its syncs are processed as usual, pull nothing
+more and tell it to wipe once it has nothing left to send) or ``revoked`` (lost or stolen: the
+ops it still sends go to the review queue, never into the data, the answer tells it to wipe, and
+a request with nothing to hand over is refused with the signed ``sync.revoked``). Revoking a
+retired phone is allowed (it was lost before it synced); retiring a revoked one is not.
 
 A device's role and team are read from its member's CURRENT record on every sync (a coordinator
 who moves a member to another team or changes their role changes what the device may do and pull
@@ -20,6 +26,7 @@ from sync.server.vault import Vault
 
 SYSTEM_DEVICE = "srv-system"
 SYSTEM_MEMBER = "system"
+ACTIVE, RETIRED, REVOKED = "active", "retired", "revoked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +41,24 @@ class Device:
     last_counter: int
     system: bool
     scope_sig: str | None = None
+    retired_at: int | None = None
+
+    @property
+    def status(self) -> str:
+        """``active``, ``retired`` or ``revoked``."""
+        return status_of(self.retired_at, self.revoked_at)
+
+    @property
+    def wipe(self) -> str | None:
+        """What its sync answers tell it: ``retired`` / ``revoked`` (wipe), ``None`` (active)."""
+        state = self.status
+        return None if state == ACTIVE else state
+
+
+def status_of(retired_at: int | None, revoked_at: int | None) -> str:
+    if revoked_at is not None:
+        return REVOKED
+    return RETIRED if retired_at is not None else ACTIVE
 
 
 def load(conn: Connection, device_id: str) -> Device | None:
@@ -51,6 +76,7 @@ def load(conn: Connection, device_id: str) -> Device | None:
         last_counter=int(row.last_counter),
         system=bool(row.system),
         scope_sig=row.scope_sig,
+        retired_at=row.retired_at,
     )
 
 
@@ -97,6 +123,7 @@ def ensure_system(conn: Connection, now: int) -> None:
 
 
 def revoke(conn: Connection, device_id: str, now: int) -> bool:
+    """Mark a phone lost or stolen (also a retired one); False if none or already revoked."""
     result = conn.execute(
         update(db.devices)
         .where(
@@ -105,6 +132,21 @@ def revoke(conn: Connection, device_id: str, now: int) -> bool:
             db.devices.c.system.is_(False),
         )
         .values(revoked_at=now)
+    )
+    return bool(result.rowcount)
+
+
+def retire(conn: Connection, device_id: str, now: int) -> bool:
+    """Mark a phone handed back; False if there is no such active phone."""
+    result = conn.execute(
+        update(db.devices)
+        .where(
+            db.devices.c.device_id == device_id,
+            db.devices.c.revoked_at.is_(None),
+            db.devices.c.retired_at.is_(None),
+            db.devices.c.system.is_(False),
+        )
+        .values(retired_at=now)
     )
     return bool(result.rowcount)
 
@@ -129,6 +171,9 @@ def listing(conn: Connection, vault: Vault) -> list[dict[str, Any]]:
                 "enrolled_at": r.enrolled_at,
                 "last_sync_at": r.last_sync_at,
                 "revoked": r.revoked_at is not None,
+                "status": status_of(r.retired_at, r.revoked_at),
+                "retired_at": r.retired_at,
+                "revoked_at": r.revoked_at,
             }
         )
     return out

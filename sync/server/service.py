@@ -1,12 +1,14 @@
 """One ``POST /v1/sync`` end to end.
 
-peek header → load device (unknown → ``sync.unknown_device``, revoked → ``sync.revoked``) →
+peek header → load device (unknown → ``sync.unknown_device``) →
 ``open_request`` (signature first, then open) → each op judged alone (``validate_op``, clock
 sanity ``op.clock_ahead``) outside the lock → ONE serialized write transaction: a batch id seen
 before returns its stored acks/rejections/receipt; else the counter must exceed the last one
-(``sync.replay``), the ops go through the :class:`~sync.server.ledger.Ledger` and the batch's
-answer is stored with the new counter → the pull is computed for the device's scope in a read
-transaction → the answer is sealed to the device.
+(``sync.replay``), the ops go through the :class:`~sync.server.ledger.Ledger` (a revoked
+device's are all refused, :func:`review.hold_if_revoked`), the permanently refused ones are kept
+in the review queue (:func:`review.keep`) and the batch's answer is stored with the new counter →
+the pull is computed for the device's scope in a read transaction (nothing for a retired or
+revoked device) → the answer is sealed to the device, telling a retired or revoked one to wipe.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sync.domain import validate_op
 from sync.errors import LinliError, OpRejected, SyncError, ValidationError
 from sync.ops import Op
 from sync.protocol import Rejection, ServerCopy, SyncRequest, SyncResponse
-from sync.server import batches, db, devices, logs
+from sync.server import batches, db, devices, logs, review
 from sync.server.authz import Actor
 from sync.server.batches import BatchAnswer
 from sync.server.ledger import rejection
@@ -100,6 +102,7 @@ class SyncService:
             server_time=protocol.now_ms(),
             partial=list(answer.partial),
             records=list(answer.records),
+            wipe=device.wipe,
         )
         sealed = protocol.seal_response(response, self.rt.keys, device.sealing_public)
         logs.event(
@@ -119,17 +122,19 @@ class SyncService:
         return sealed
 
     def _device(self, device_id: str) -> devices.Device:
-        """The sending device: known, not the system device, not revoked."""
+        """The sending device: known, not the system device (a revoked one is refused in
+        :meth:`_commit` unless it hands over ops for review)."""
         with self.rt.db.read() as conn:
             device = devices.load(conn, device_id)
         if device is None or device.system:
             raise SyncError("sync.unknown_device")
-        if device.revoked_at is not None:
-            raise SyncError("sync.revoked")
         return device
 
     def _pull(self, req: SyncRequest, device: devices.Device, restart: bool) -> Page:
-        """The ops of the device's scope after its cursor (from the start on ``restart``)."""
+        """The ops of the device's scope after its cursor (from the start on ``restart``);
+        nothing for a retired or revoked device (it is about to wipe)."""
+        if device.wipe is not None:
+            return Page([], req.cursor or "", False)
         with self.rt.db.read() as conn:
             world = self.rt.ledger.world(conn)
             actor = devices.actor_for(world, device)
@@ -173,13 +178,13 @@ class SyncService:
                 conn.execute(seen.values(last_sync_at=now))
                 return stored, True
             advanced = conn.execute(
-                seen.where(
-                    db.devices.c.last_counter < req.counter,
-                    db.devices.c.revoked_at.is_(None),
-                ).values(last_counter=req.counter, last_sync_at=now, scope_sig=scope)
+                seen.where(db.devices.c.last_counter < req.counter).values(
+                    last_counter=req.counter, last_sync_at=now, scope_sig=scope
+                )
             )
             if not advanced.rowcount:
                 raise SyncError("sync.replay")
+            prejudged = review.hold_if_revoked(conn, device, req.ops, prejudged)
             outcome = self.rt.ledger.commit(
                 conn,
                 actor,
@@ -188,6 +193,11 @@ class SyncService:
                 prejudged=prejudged,
                 validate=False,
                 world=world,
+            )
+            # refused whole, and the parts refused of ops kept in part (a visit kept, its status
+            # move not): all reviewable; the review row holds the op as the phone sent it
+            review.keep(
+                conn, self.rt.vault, device, req.ops, outcome.rejected + outcome.partial, now
             )
             answer = BatchAnswer(
                 acks=outcome.acks,

@@ -1,8 +1,9 @@
 """``python -m sync.server``: set up, run and administer the server (on click).
 
 Commands, one module per group: :mod:`.setup` (``init``, ``serve``, ``demo``), :mod:`.phones`
-(``enroll``, ``revoke``, ``devices``), :mod:`.work` (``import-households``, ``team create``,
-``assign``, ``notice``) and :mod:`.lists` (``places``, ``teams``, ``members``). Options that take
+(``enroll``, ``retire``, ``revoke``, ``devices``), :mod:`.work` (``import-households``,
+``team create``, ``assign``, ``notice``), :mod:`.lists` (``places``, ``teams``, ``members``) and
+:mod:`.review` (``review list|show|apply|dismiss``). Options that take
 an id also take a unique name (:mod:`sync.server.names`); typed times are local to the configured
 ``timezone`` (:mod:`sync.server.localtime`). Texts come from the catalogs (``server.cli.*``) in the
 language of ``--lang`` or ``LINLI_LANG`` (zh-CN by default). Errors print their coded catalog text
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 import click
 
 from sync.i18n import t
-from sync.server.cli import lists, phones, setup, work
+from sync.server.cli import lists, phones, review, setup, work
 from sync.server.cli.base import GLOBAL_OPTIONS, Root, _set_global, lang_of
 
 PROG = "python -m sync.server"
@@ -37,7 +38,7 @@ def build(lang: str) -> click.Group:
                 [flag, name], help=h(name), callback=_set_global, expose_value=False, is_eager=True
             )
         )
-    for module in (setup, phones, work, lists):
+    for module in (setup, phones, work, lists, review):
         module.register(root, lang)
     return root
 

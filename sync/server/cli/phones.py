@@ -1,8 +1,14 @@
-"""``enroll``, ``revoke`` and ``devices``: the phones that may sync."""
+"""``enroll``, ``retire``, ``revoke`` and ``devices``: the phones that may sync.
+
+``retire`` is for a phone handed back (its next sync is processed as usual, then it wipes once
+nothing is left to send); ``revoke`` for a lost or stolen one (what it still sends goes to the
+review queue, not into the data, and it wipes). See :mod:`sync.server.devices`."""
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -85,6 +91,22 @@ def register(group: click.Group, lang: str) -> None:
         if not done:
             ctx.exit(1)
 
+    @group.command(
+        "retire", help=f"{h('retire')}\n\nDEVICE: {h('device')}", short_help=h("retire_short")
+    )
+    @click.argument("device", metavar="DEVICE")
+    @global_options(lang)
+    @click.pass_context
+    def retire(ctx: click.Context, device: str) -> None:
+        rt = runtime(ctx)
+        device = Directory(rt).device(device)
+        with rt.db.write() as conn:
+            done = devices.retire(conn, device, now_ms())
+        logs.event("retire", device=device, done=done)
+        say(ctx, "retired" if done else "retire_unknown", device=device)
+        if not done:
+            ctx.exit(1)
+
     @group.command("devices", help=h("devices"), short_help=h("devices"))
     @click.option("--json", "as_json", is_flag=True, help=h("json"))
     @global_options(lang)
@@ -107,9 +129,18 @@ def register(group: click.Group, lang: str) -> None:
                 r["role"],
                 names.name("team", r["team_id"]) or "-",
                 localtime.show(r["last_sync_at"], where) or text(ctx, "never"),
-                text(ctx, "revoked_flag" if r["revoked"] else "active_flag"),
+                _status(ctx, r, where),
             ]
             for r in rows
         ]
         click.echo(render(header, table))
         say(ctx, "devices_total", count=len(rows))
+
+
+def _status(ctx: click.Context, row: dict[str, Any], where: tzinfo) -> str:
+    """``active``, or ``retired``/``revoked`` with when (local time)."""
+    status = str(row["status"])
+    if status == devices.ACTIVE:
+        return text(ctx, "active_flag")
+    since = row["revoked_at"] if status == devices.REVOKED else row["retired_at"]
+    return text(ctx, f"{status}_since", when=localtime.show(since, where))

@@ -116,6 +116,7 @@ class FakeServerTransport:
     problems: list[Problem] = field(default_factory=list)
     mitm_server_keys: ServerKeys | None = None  # rewrite the enroll answer's keys
     server_time: int = 1_700_000_000_000
+    wipe: str | None = None  # tell every phone that syncs to wipe (retired / revoked)
 
     # -- transport port --------------------------------------------------
     def post(self, path: str, body: bytes, content_type: str) -> TransportResponse:
@@ -199,6 +200,7 @@ class FakeServerTransport:
             more=start + len(changes) < len(self.log),
             receipt=stored["receipt"],
             server_time=self.server_time,
+            wipe=self.wipe,
         )
         return protocol.seal_response(resp, self.keys, device.sealing_public)
 

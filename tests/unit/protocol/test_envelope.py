@@ -224,6 +224,31 @@ def make_response(batch: str = "b-1", **kw: object) -> bytes:
     return protocol.seal_response(resp, SERVER, DEVICE.sealing.public_bytes())
 
 
+def sealed_payload(payload: dict[str, object]) -> bytes:
+    """A response body whose sealed payload is exactly ``payload`` (signed by the server)."""
+    header = protocol.ResponseHeader("b-1", 5).to_bytes()
+    sealed = sealing.seal(
+        DEVICE.sealing.public_bytes(),
+        zlib.compress(protocol.canonical_json(payload)),
+        protocol.RESPONSE_INFO,
+        header,
+    )
+    return build(RESPONSE, header, sealed, SERVER.signing)
+
+
+def test_the_wipe_flag_round_trips_and_older_answers_mean_no_wipe() -> None:
+    for reason in protocol.WIPE_REASONS:
+        body = make_response(wipe=reason)
+        assert protocol.open_response(body, DEVICE, SRV_SIGN, "b-1").wipe == reason
+    older = {"batch": "b-1", "acks": [], "rejected": [], "changes": [], "cursor": "9"}
+    older |= {"more": False, "receipt": None, "server_time": 5}  # no "wipe" key at all
+    assert protocol.open_response(sealed_payload(older), DEVICE, SRV_SIGN, "b-1").wipe is None
+    for bad in (True, 1, "", ["retired"]):
+        with pytest.raises(SyncError) as err:
+            protocol.open_response(sealed_payload({**older, "wipe": bad}), DEVICE, SRV_SIGN, "b-1")
+        assert code_of(err) == "sync.malformed"
+
+
 def test_response_for_another_batch_is_stale() -> None:
     with pytest.raises(SyncError) as err:
         protocol.open_response(make_response("b-old"), DEVICE, SRV_SIGN, "b-1")

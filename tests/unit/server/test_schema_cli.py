@@ -30,6 +30,18 @@ def sql(data_dir: Path, statement: str) -> None:
         conn.execute(text(statement))
 
 
+def at_baseline(data_dir: Path, *, versioned: bool) -> None:
+    """Replace the database with one at the baseline revision (the schema ``init`` made before
+    the review queue), as Alembic-era (``versioned``) or as from before Alembic."""
+    url = config.resolve(data_dir).database_url
+    Path(url.removeprefix("sqlite:///")).unlink()
+    with Database(url) as database:
+        database.migrate(create=True, target=schema.BASELINE)
+        if not versioned:
+            with database.write() as conn:
+                conn.execute(text("DROP TABLE alembic_version"))
+
+
 def test_upgrade_before_init_says_run_init(data_dir: Path) -> None:
     done = run(data_dir, "upgrade")
     assert done.exit_code == 2 and "has not been initialised" in done.stderr
@@ -41,7 +53,8 @@ def test_upgrade_after_init_has_nothing_to_do(data_dir: Path) -> None:
     assert run(data_dir, "init").exit_code == 0
     done = run(data_dir, "upgrade")
     assert done.exit_code == 0, done.output
-    assert f"already at {schema.BASELINE}" in done.stdout and "nothing to do" in done.stdout
+    head = schema.heads()[0]
+    assert f"already at {head}" in done.stdout and "nothing to do" in done.stdout
     zh = run(data_dir, "upgrade", lang="zh-CN")
     assert zh.exit_code == 0 and "无需操作" in zh.stdout
     assert "upgrade" in run(data_dir, "--help").stdout
@@ -50,13 +63,14 @@ def test_upgrade_after_init_has_nothing_to_do(data_dir: Path) -> None:
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
 def test_serve_and_commands_refuse_a_schema_behind_head(data_dir: Path, lang: str) -> None:
     assert run(data_dir, "init").exit_code == 0
-    sql(data_dir, "DROP TABLE alembic_version")  # as a database from before Alembic
+    at_baseline(data_dir, versioned=False)  # as a database from before Alembic
     for command in (["serve", "--port", "1"], ["devices"]):
         done = run(data_dir, *command, lang=lang)
         assert done.exit_code == 2, done.output
         assert "python -m sync.server upgrade" in done.stderr
     upgraded = run(data_dir, "upgrade", lang=lang)
     assert upgraded.exit_code == 0 and schema.BASELINE in upgraded.stdout
+    assert "0002" in upgraded.stdout  # then the review queue's revision ran
     assert run(data_dir, "devices", lang=lang).exit_code == 0
 
 
@@ -81,5 +95,6 @@ def test_an_empty_database_is_not_initialised_not_busy(data_dir: Path) -> None:
             database.migrate()
         assert also.value.code == "server.not_initialised"
         was, steps = database.create_schema()
-        assert was.state == schema.EMPTY and [s.revision for s in steps] == [schema.BASELINE]
+        assert was.state == schema.EMPTY
+        assert [s.revision for s in steps] == [schema.BASELINE, "0002"]
         assert database.check_schema().state == schema.HEAD

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sync import protocol
 from sync.ops import Op
 from sync.protocol import Rejection
-from sync.server import db, devices
+from sync.server import db, devices, review
 from sync.server.batches import BatchAnswer
 from sync.server.runtime import Runtime
 from sync.server.service import SyncService
@@ -231,7 +231,7 @@ def test_moving_a_household_feeds_its_residents_to_the_new_team(
     assert world.assignment_b in a.seen_ids("assignment")
 
 
-def test_a_revoked_device_is_refused_before_anything_else(
+def test_a_revoked_device_hands_its_ops_to_review_then_is_refused(
     rt: Runtime, service: SyncService, world: World
 ) -> None:
     a = phone(rt, service, world.volunteer_a)
@@ -241,7 +241,14 @@ def test_a_revoked_device_is_refused_before_anything_else(
         assert not devices.revoke(conn, a.device_id, protocol.now_ms())
     before = counts(rt)
     op = a.op("assignment", world.assignment_a, set={"status": "in_progress"})
-    assert a.refused(a.seal(a.request([op]))) == "sync.revoked"
+    answer = a.sync([op])
+    assert answer.acks == [] and answer.receipt is None and answer.changes == []
+    assert [(r.op_id, r.code) for r in answer.rejected] == [(op.op_id, review.REVOKED_CODE)]
+    assert answer.wipe == "revoked"
+    assert counts(rt) == before  # nothing entered the data
+    with rt.db.read() as conn:
+        assert [i.op_id for i in review.listing(conn, rt.vault)] == [op.op_id]
+    assert a.refused(a.seal(a.request())) == "sync.revoked"  # nothing left to hand over
     assert counts(rt) == before
 
 

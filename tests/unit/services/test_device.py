@@ -141,12 +141,47 @@ def test_verified_revocation_wipes_the_phone(tmp_path: Path) -> None:
     assert device.identity is not None
     server.problems.append(Problem(403, "sync.revoked", device=device.identity.device_id))
     told: list[str] = []
-    service = SyncService(device, on_revoked=told.append)
+    service = SyncService(device, on_wiped=told.append)
     assert service.sync_now() is None
     assert told == ["revoked"]
     assert device.state == "setup"
     phone = tmp_path / "phone"
     assert (list(phone.iterdir()) if phone.exists() else []) == []
+
+
+def test_a_retired_phone_sends_everything_then_wipes_and_says_why(tmp_path: Path) -> None:
+    device, server = enrolled(tmp_path)
+    for urgency in ("urgent", "routine", "urgent", "routine"):
+        new_request(device, urgency)
+    server.wipe = "retired"
+    told: list[str] = []
+    service = SyncService(device, on_wiped=told.append)
+    summary = service.sync_now()
+    assert summary is not None and summary.acked == 4 and summary.wipe == "retired"
+    assert len(server.log) == 4  # every change reached the server before the wipe
+    assert told == ["retired"] and device.state == "setup" and device.wiped_reason == "retired"
+    phone = tmp_path / "phone"
+    assert (list(phone.iterdir()) if phone.exists() else []) == []
+
+
+def test_a_phone_told_to_wipe_keeps_its_data_while_a_change_is_still_to_send(
+    tmp_path: Path,
+) -> None:
+    device, server = enrolled(tmp_path)
+    new_request(device)
+    new_request(device, "routine")
+    server.wipe = "revoked"
+    server.reject = lambda op: "op.clock_ahead"  # a temporary refusal: the change stays queued
+    told: list[str] = []
+    service = SyncService(device, on_wiped=told.append)
+    summary = service.sync_now()
+    assert summary is not None and summary.wipe == "revoked"
+    assert told == [] and device.state == "unlocked"
+    assert device.require_store().pending_count() == 2  # nothing wiped with pending changes
+    assert service.status.leaving == "revoked" and service.status.pending == 2
+    server.reject = lambda op: "sync.device_revoked"  # handed over for review
+    assert service.sync_now() is not None
+    assert told == ["revoked"] and device.state == "setup"
 
 
 def test_a_pulled_change_from_the_future_still_loses_to_the_next_local_edit(tmp_path: Path) -> None:
