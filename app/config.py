@@ -8,9 +8,26 @@ that phone's storage and the browser is only its screen.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+
+
+def app_version() -> str:
+    """The installed linli version; from a source checkout, the version in its pyproject."""
+    try:
+        return importlib.metadata.version("linli")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    try:
+        with PYPROJECT.open("rb") as f:
+            return str(tomllib.load(f)["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "dev"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from app.config import app_version
 from app.services.observable import Observable
 from app.store import LocalStore
 from app.store.keyfile import check_new_pin
@@ -152,10 +153,15 @@ class Device(Observable):
     def _opened(self, store: LocalStore, identity: Identity, transport: Transport) -> None:
         self.store, self.identity = store, identity
         self.clock = HybridClock(last=store.get_meta(META_HLC), server=self.server_time)
-        self.engine = SyncEngine(_ClockedOutbox(store, self.clock), transport, identity)
+        self.engine = SyncEngine(
+            _ClockedOutbox(store, self.clock), transport, identity, app_version=app_version()
+        )
         self._last_touch = self._monotonic()
         self.wiped_reason = None
         store.add_listener(lambda kinds: self.changed())
+        applied = store.apply_deferred()  # pulled ops an older build of the app had to defer
+        if applied:
+            log.info("applied %d deferred op(s) after an app update", applied)
 
     def lock(self) -> None:
         with self._lock:

@@ -26,6 +26,8 @@ from sync.ops import Op
 log = logging.getLogger(__name__)
 
 CURSOR_KEY = "sync.cursor"
+#: meta keys of pulled ops kept until an app update can judge them (one entry per op)
+DEFERRED_PREFIX = "deferred/"
 _KEY_WIDTH = 16
 
 
@@ -217,25 +219,35 @@ class LocalStore(StoreEngine):
 
     def apply_remote(self, ops: Iterable[Op], cursor: str | None) -> int:
         """Merge ops pulled from the server (no outbox entries) and store ``cursor``, in one
-        write. Ops seen before change nothing; invalid ops are skipped and listed in
-        :attr:`last_rejected`. Returns how many ops were accepted."""
+        write. Ops seen before change nothing. An op this build cannot judge — made by a newer
+        app (``op.schema_too_new``), or naming a kind, field or value it does not know — is
+        DEFERRED, never skipped: kept in the store and merged by :meth:`apply_deferred` once an
+        updated app can judge it (the cursor still moves on; :attr:`last_rejected` lists them).
+        Returns how many ops were merged."""
         accepted: list[Op] = []
-        rejected: list[tuple[str, str]] = []
+        deferred: list[tuple[Op, str]] = []
         for op in ops:
             try:
                 validate_op(op)
                 _check_kind(op.kind)
             except LinliError as exc:
-                rejected.append((op.op_id, exc.code))
+                deferred.append((op, exc.code))
                 continue
             accepted.append(op)
-        if rejected:
-            log.warning("skipped %d invalid remote op(s): %s", len(rejected), rejected[:5])
+        if deferred:
+            log.warning(
+                "deferred %d remote op(s) this build cannot judge yet: %s",
+                len(deferred),
+                [(op.op_id, code) for op, code in deferred[:5]],
+            )
         with self._lock:
             self._check_open()
-            self.last_rejected = rejected
+            self.last_rejected = [(op.op_id, code) for op, code in deferred]
             _records, changes = self._merge_ops(accepted)
             touched = {kind for kind, _key, _doc in changes}
+            for op, _code in deferred:
+                changes.append((META, DEFERRED_PREFIX + op.op_id, {"v": op_document(op)}))
+                touched.add(META)
             if cursor is not None and cursor != self._meta_value(CURSOR_KEY):
                 changes.append((META, CURSOR_KEY, {"v": cursor}))
                 touched.add(META)
@@ -243,6 +255,41 @@ class LocalStore(StoreEngine):
                 self._commit(changes)
         self._notify(touched)
         return len(accepted)
+
+    def deferred_count(self) -> int:
+        """Pulled ops kept until an app update can judge them."""
+        with self._lock:
+            self._check_open()
+            return sum(key.startswith(DEFERRED_PREFIX) for key in self._tables.docs(META))
+
+    def apply_deferred(self) -> int:
+        """Merge the deferred ops this build can now judge (after an app update), dropping them
+        from the deferred set, in one write; how many were merged. Ops it still cannot judge
+        stay deferred."""
+        with self._lock:
+            self._check_open()
+            ready: list[Op] = []
+            keys: list[str] = []
+            for key, doc in self._tables.docs(META).items():
+                if not key.startswith(DEFERRED_PREFIX):
+                    continue
+                try:
+                    op = Op.from_dict(doc["v"])
+                    validate_op(op)
+                    _check_kind(op.kind)
+                except LinliError:
+                    continue
+                ready.append(op)
+                keys.append(key)
+            if not ready:
+                return 0
+            ready.sort(key=lambda op: op.order)
+            _records, changes = self._merge_ops(ready)
+            touched = {kind for kind, _key, _doc in changes} | {META}
+            changes.extend((META, key, None) for key in keys)
+            self._commit(changes)
+        self._notify(touched)
+        return len(ready)
 
     def rebuild(
         self, copies: Iterable[tuple[str, str, Mapping[str, Any] | None]], settled: Iterable[str]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.metadata
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
 from app import i18n
+from app.config import app_version
 from app.i18n import tr
 from app.services.device import META_LANGUAGE, Device
 from app.viewmodels.base import Navigator, Observable, error_text
@@ -15,25 +13,11 @@ from sync.domain import label
 from sync.errors import LinliError
 from sync.protocol import PROTOCOL_VERSION
 
-PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 #: (language, the key of its name in the catalogs)
 LANGUAGES: tuple[tuple[str, str], ...] = (
     ("zh-CN", "ui.settings.lang_zh"),
     ("en", "ui.settings.lang_en"),
 )
-
-
-def app_version() -> str:
-    """The installed linli version; from a source checkout, the version in its pyproject."""
-    try:
-        return importlib.metadata.version("linli")
-    except importlib.metadata.PackageNotFoundError:
-        pass
-    try:
-        with PYPROJECT.open("rb") as f:
-            return str(tomllib.load(f)["project"]["version"])
-    except (OSError, KeyError, tomllib.TOMLDecodeError):
-        return "dev"
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from sync.client.batching import (
 )
 from sync.client.identity import Identity
 from sync.client.ports import OutboxPort, Transport, TransportResponse
+from sync.domain.schema import SCHEMA_VERSION
 from sync.errors import SyncError
 from sync.ops import Op, new_id
 from sync.protocol.messages import TIME_HEADER, parse_time_header
@@ -140,6 +141,7 @@ class SyncEngine:
         pull_limit: int = protocol.DEFAULT_PULL_LIMIT,
         max_round_trips: int = 100,
         clock: Callable[[], int] = protocol.now_ms,
+        app_version: str = "unknown",
     ) -> None:
         self.outbox = outbox
         self.transport = transport
@@ -150,6 +152,8 @@ class SyncEngine:
         self.pull_limit = pull_limit
         self.max_round_trips = max_round_trips
         self._clock = clock
+        #: reported with every sync, with the domain schema and the pending count
+        self.app_version = app_version
         self._lock = threading.Lock()
         #: the server's time from the ``X-Linli-Time`` header of its last answer (unsigned)
         self.header_time: int | None = None
@@ -279,6 +283,11 @@ class _Run:
             self.outbox.cursor(),
             min(limit, self.engine.pull_limit),
             batch.priority,
+            client=protocol.ClientReport(
+                self.engine.app_version[:40] or "unknown",
+                SCHEMA_VERSION,
+                self.outbox.pending_count(),
+            ),
         )
         body = protocol.seal_request(
             req, ident.keys, ident.server_signing_public, ident.server_sealing_public

@@ -40,6 +40,7 @@ from sync.protocol.envelope import (
 from sync.protocol.keys import DeviceKeys, ServerKeys
 from sync.protocol.messages import (
     WIPE_REASONS,
+    ClientReport,
     Receipt,
     Rejection,
     RequestHeader,
@@ -97,6 +98,7 @@ __all__ = [
     "SYNC_CONTENT_TYPE",
     "SYNC_PATH",
     "WIPE_REASONS",
+    "ClientReport",
     "DeviceKeys",
     "EnrollRequest",
     "EnrollResponse",

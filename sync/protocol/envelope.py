@@ -23,6 +23,7 @@ from sync.crypto.signing import SigningKey
 from sync.errors import SyncError
 from sync.protocol.keys import DeviceKeys, ServerKeys
 from sync.protocol.messages import (
+    ClientReport,
     Receipt,
     Rejection,
     RequestHeader,
@@ -187,12 +188,14 @@ def seal_request(
     """The ``POST /v1/sync`` body for ``req``, sealed to the server and signed by the device."""
     signing.check_public(server_signing_public)
     header = req.header().to_bytes()
-    payload = {
+    payload: dict[str, Any] = {
         "ops": [op.to_dict() for op in req.ops],
         "cursor": req.cursor,
         "pull_limit": req.pull_limit,
         "priority": req.priority,
     }
+    if req.client is not None:
+        payload["client"] = req.client.to_dict()
     sealed = sealing.seal(server_sealing_public, _deflate(payload), REQUEST_INFO, header)
     return _pack(_KIND_REQUEST, header, sealed, device.signing)
 
@@ -230,6 +233,7 @@ def open_request(body: bytes, server: ServerKeys, device_signing_public: bytes) 
         pull_limit=max(0, min(pull_limit, MAX_PULL_LIMIT)),
         priority=payload.get("priority", False),
         sent_at=header.sent_at,
+        client=ClientReport.from_dict(payload["client"]) if "client" in payload else None,
     )
 
 

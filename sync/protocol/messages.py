@@ -87,6 +87,37 @@ class ResponseHeader:
 
 
 @dataclass(frozen=True, slots=True)
+class ClientReport:
+    """What a phone says about itself with each sync: its app build, the domain schema it was
+    built with and how many changes still wait in its outbox (shown in ``devices``; believed
+    for display only)."""
+
+    app: str
+    schema: int
+    pending: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"app": self.app, "schema": self.schema, "pending": self.pending}
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> ClientReport:
+        if not isinstance(raw, dict):
+            raise malformed("client")
+        app, schema, pending = raw.get("app"), raw.get("schema"), raw.get("pending")
+        if not (
+            isinstance(app, str)
+            and 0 < len(app) <= 40
+            and app.isprintable()
+            and type(schema) is int
+            and 1 <= schema <= 10_000
+            and type(pending) is int
+            and 0 <= pending <= 10**9
+        ):
+            raise malformed("client")
+        return cls(app, schema, pending)
+
+
+@dataclass(frozen=True, slots=True)
 class SyncRequest:
     device_id: str
     batch_id: str
@@ -96,6 +127,7 @@ class SyncRequest:
     pull_limit: int = DEFAULT_PULL_LIMIT
     priority: bool = False
     sent_at: int | None = None
+    client: ClientReport | None = None
 
     def header(self) -> RequestHeader:
         sent = now_ms() if self.sent_at is None else self.sent_at

@@ -45,6 +45,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     String,
@@ -104,6 +105,11 @@ devices = Table(
     Column("scope_sig", String(64)),
     Column("system", Boolean, nullable=False, default=False),
     Column("retired_at", BigInteger),
+    # the phone's latest report (migration 0003): app build, domain schema, unsent changes
+    Column("app_version", String(40)),
+    Column("schema_version", Integer),
+    Column("pending", BigInteger),
+    Column("reported_at", BigInteger),
 )
 
 enroll_codes = Table(

@@ -174,6 +174,10 @@ def listing(conn: Connection, vault: Vault) -> list[dict[str, Any]]:
                 "status": status_of(r.retired_at, r.revoked_at),
                 "retired_at": r.retired_at,
                 "revoked_at": r.revoked_at,
+                "app_version": r.app_version,
+                "schema_version": r.schema_version,
+                "pending": r.pending,
+                "reported_at": r.reported_at,
             }
         )
     return out

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from sqlalchemy import update
 
@@ -179,7 +180,7 @@ class SyncService:
                 return stored, True
             advanced = conn.execute(
                 seen.where(db.devices.c.last_counter < req.counter).values(
-                    last_counter=req.counter, last_sync_at=now, scope_sig=scope
+                    last_counter=req.counter, last_sync_at=now, scope_sig=scope, **_report(req)
                 )
             )
             if not advanced.rowcount:
@@ -236,6 +237,18 @@ def server_copies(world: TxWorld, actor: Actor, keys: set[Key]) -> list[ServerCo
                 record = None
         out.append(ServerCopy(kind, entity_id, record))
     return out
+
+
+def _report(req: SyncRequest) -> dict[str, Any]:
+    """The device row's columns for what the phone reported with this request (none: kept)."""
+    if req.client is None:
+        return {}
+    return {
+        "app_version": req.client.app,
+        "schema_version": req.client.schema,
+        "pending": req.client.pending,
+        "reported_at": req.sent_at,
+    }
 
 
 def _checked_header(body: bytes) -> protocol.RequestHeader:

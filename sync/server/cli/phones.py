@@ -120,7 +120,8 @@ def register(group: click.Group, lang: str) -> None:
             return
         names, where = Directory(rt), zone(ctx)
         header = [
-            text(ctx, f"col.{c}") for c in ("device", "label", "role", "team", "last", "status")
+            text(ctx, f"col.{c}")
+            for c in ("device", "label", "role", "team", "last", "app", "pending", "status")
         ]
         table = [
             [
@@ -129,12 +130,21 @@ def register(group: click.Group, lang: str) -> None:
                 r["role"],
                 names.name("team", r["team_id"]) or "-",
                 localtime.show(r["last_sync_at"], where) or text(ctx, "never"),
+                _build(r),
+                "-" if r["pending"] is None else str(r["pending"]),
                 _status(ctx, r, where),
             ]
             for r in rows
         ]
         click.echo(render(header, table))
         say(ctx, "devices_total", count=len(rows))
+
+
+def _build(row: dict[str, Any]) -> str:
+    """The app build a phone last reported, with its domain schema: ``0.9.0 (2)``."""
+    if row["app_version"] is None:
+        return "-"
+    return f"{row['app_version']} ({row['schema_version']})"
 
 
 def _status(ctx: click.Context, row: dict[str, Any], where: tzinfo) -> str:

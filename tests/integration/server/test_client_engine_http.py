@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from sync import protocol
 from sync.client import DeviceRevoked, SyncEngine
 from sync.domain import make_op, new_request, record_visit
+from sync.domain.schema import SCHEMA_VERSION
 from sync.hlc import HybridClock
 from tests.integration.server.conftest import Backend, ServerProcess
 from tests.integration.server.world import build_world, code_for
@@ -23,7 +25,7 @@ def test_end_of_shift_sync_with_the_real_engine(backend: Backend, server: Server
     finally:
         rt.close()
     outbox = Outbox()
-    engine = SyncEngine(outbox)
+    engine = SyncEngine(outbox, app_version="0.9.1")
     identity = engine.enroll(server.url, code, "王桂兰的手机")
     assert identity.team_id == world.team_a
     first = engine.sync()
@@ -61,6 +63,17 @@ def test_end_of_shift_sync_with_the_real_engine(backend: Backend, server: Server
     assert summary.acked == 1
     assert [(r.op_id, r.code) for r in summary.rejected] == [(foreign.op_id, "op.forbidden_role")]
     assert engine.rejections()[-1]["code"] == "op.forbidden_role"
+
+    # every sync reports the build, the schema and what still waits: `devices` shows it
+    outbox.pending = [urgent]  # as if still unsent
+    engine.sync()
+    listed = json.loads(backend.cli("devices", "--json").stdout)
+    mine = next(d for d in listed if d["device_id"] == identity.device_id)
+    assert (mine["app_version"], mine["schema_version"], mine["pending"]) == (
+        "0.9.1",
+        SCHEMA_VERSION,
+        1,
+    )
 
     backend.cli("revoke", identity.device_id)
     with pytest.raises(DeviceRevoked):

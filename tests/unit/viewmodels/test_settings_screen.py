@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from app import i18n
+from app.config import PYPROJECT
 from app.services.device import META_LANGUAGE, Device
 from app.viewmodels.settings import SettingsViewModel, app_version
 from sync.errors import WrongPin
@@ -123,8 +124,6 @@ def test_lock_now_and_link_to_sync(phone: Device) -> None:
 def test_app_version_comes_from_the_project() -> None:
     import tomllib
 
-    from app.viewmodels import settings
-
-    with settings.PYPROJECT.open("rb") as f:
+    with PYPROJECT.open("rb") as f:
         expected = tomllib.load(f)["project"]["version"]
     assert app_version() == expected
