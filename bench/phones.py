@@ -36,6 +36,7 @@ class MemoryReplica:
         self.outbox: dict[str, Op] = {}
         self.meta: dict[str, Any] = {}
         self.receipts_kept: list[dict[str, Any]] = []
+        self.sent: list[Op] = []
 
     def record_changes(self, ops: Sequence[Op]) -> list[dict[str, Any]]:
         out = []
@@ -63,8 +64,18 @@ class MemoryReplica:
     def pending_count(self) -> int:
         return len(self.outbox)
 
-    def acknowledge(self, op_ids: Iterable[str]) -> int:
-        return sum(self.outbox.pop(i, None) is not None for i in set(op_ids))
+    def acknowledge(self, op_ids: Iterable[str], retain: bool = True) -> int:
+        dropped = [op for i in set(op_ids) if (op := self.outbox.pop(i, None)) is not None]
+        if retain:
+            self.sent.extend(dropped)
+        return len(dropped)
+
+    def requeue_sent(self) -> int:
+        back = [op for op in self.sent if op.op_id not in self.outbox]
+        for op in back:
+            self.outbox[op.op_id] = op
+        self.sent.clear()
+        return len(back)
 
     def apply_remote(self, ops: Iterable[Op], cursor: str | None) -> int:
         n = 0
@@ -79,15 +90,14 @@ class MemoryReplica:
     def rebuild(
         self, copies: Iterable[tuple[str, str, Mapping[str, Any] | None]], settled: Iterable[str]
     ) -> int:
-        """The server's copies + the still-pending ops on them (``settled`` leave the outbox)."""
-        for op_id in set(settled):
-            self.outbox.pop(op_id, None)
+        """The server's copies + the still-pending ops on them (not the ``settled`` ones)."""
+        done = set(settled)
         copies = list(copies)
         for kind, entity_id, record in copies:
             table = self.tables.setdefault(kind, {})
             rebuilt = plain(record) if record is not None else None
             for op in self.outbox.values():
-                if (op.kind, op.entity_id) == (kind, entity_id):
+                if (op.kind, op.entity_id) == (kind, entity_id) and op.op_id not in done:
                     rebuilt = apply_op(rebuilt, op)
             if rebuilt is None:
                 table.pop(entity_id, None)

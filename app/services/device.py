@@ -367,8 +367,11 @@ class _ClockedOutbox:
     def pending_count(self) -> int:
         return self.store.pending_count()
 
-    def acknowledge(self, op_ids: Iterable[str]) -> int:
-        return self.store.acknowledge(op_ids)
+    def acknowledge(self, op_ids: Iterable[str], retain: bool = True) -> int:
+        return self.store.acknowledge(op_ids, retain)
+
+    def requeue_sent(self) -> int:
+        return self.store.requeue_sent()
 
     def cursor(self) -> str | None:
         return self.store.cursor()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 CURSOR_KEY = "sync.cursor"
 #: meta keys of pulled ops kept until an app update can judge them (one entry per op)
 DEFERRED_PREFIX = "deferred/"
+#: meta keys of acknowledged ops kept for re-sending after a server restore (one per op)
+SENT_PREFIX = "sent/"
+#: how long acknowledged ops are kept
+RETAIN_MS = 14 * 24 * 3600 * 1000
 _KEY_WIDTH = 16
 
 
@@ -173,18 +178,74 @@ class LocalStore(StoreEngine):
             self._check_open()
             return len(self._tables.docs(OUTBOX))
 
-    def acknowledge(self, op_ids: Iterable[str]) -> int:
-        """Drop the server-acknowledged ops from the outbox in one write; how many were dropped."""
+    def acknowledge(self, op_ids: Iterable[str], retain: bool = True) -> int:
+        """Drop settled ops from the outbox in one write; how many were dropped. With ``retain``
+        (ops the server acknowledged) each is kept, encrypted like everything here, for
+        :data:`RETAIN_MS` (14 days) — what the phone re-sends if the server is restored from a
+        backup (:meth:`requeue_sent`); older kept ops are pruned in the same write."""
+        now = int(time.time() * 1000)
         with self._lock:
             self._check_open()
             keys = {self._outbox_index[i]: i for i in set(op_ids) if i in self._outbox_index}
             if not keys:
                 return 0
-            self._commit([(OUTBOX, key, None) for key in keys])
+            outbox = self._tables.docs(OUTBOX)
+            changes: Changes = [(OUTBOX, key, None) for key in keys]
+            if retain:
+                changes += [
+                    (META, SENT_PREFIX + op_id, {"v": {"op": outbox[key], "at": now}})
+                    for key, op_id in keys.items()
+                ]
+                changes += [
+                    (META, key, None)
+                    for key, doc in self._tables.docs(META).items()
+                    if key.startswith(SENT_PREFIX) and doc["v"].get("at", 0) < now - RETAIN_MS
+                ]
+            self._commit(changes)
             for op_id in keys.values():
                 del self._outbox_index[op_id]
-        self._notify({OUTBOX})
+        self._notify({OUTBOX, META} if retain else {OUTBOX})
         return len(keys)
+
+    def sent_count(self) -> int:
+        """Acknowledged ops kept for re-sending after a server restore."""
+        with self._lock:
+            self._check_open()
+            return sum(key.startswith(SENT_PREFIX) for key in self._tables.docs(META))
+
+    def requeue_sent(self) -> int:
+        """Put every kept acknowledged op back in the outbox, oldest first, in one write (the
+        server was restored from a backup and may lack them; it takes ops it still has
+        idempotently). Returns how many went back."""
+        with self._lock:
+            self._check_open()
+            kept = sorted(
+                (
+                    (doc["v"].get("at", 0), key, doc["v"]["op"])
+                    for key, doc in self._tables.docs(META).items()
+                    if key.startswith(SENT_PREFIX)
+                ),
+                key=lambda item: (item[0], item[1]),
+            )
+            if not kept:
+                return 0
+            changes: Changes = []
+            queued: list[tuple[str, str]] = []
+            next_key = self._outbox_next
+            for _at, meta_key, doc in kept:
+                changes.append((META, meta_key, None))
+                op_id = str(doc.get("i"))
+                if op_id in self._outbox_index:
+                    continue
+                key = _key(next_key)
+                next_key += 1
+                queued.append((op_id, key))
+                changes.append((OUTBOX, key, doc))
+            self._commit(changes)
+            self._outbox_next = next_key
+            self._outbox_index.update(queued)
+        self._notify({OUTBOX, META})
+        return len(queued)
 
     def restamp(
         self, op_ids: Iterable[str], stamp: Callable[[], str], ceiling_ms: int, floor: str
@@ -297,17 +358,16 @@ class LocalStore(StoreEngine):
         """Make each record the server's copy (``None``: not on this phone) with this phone's
         still-pending ops on it merged again — after the server refused or narrowed an op on
         it, so phone and server agree after one sync and no pending change is lost. The ops
-        ``settled`` (acked or refused by the same answer) leave the outbox in the same atomic
-        write, so none of them is merged again. Returns how many records changed."""
+        ``settled`` by the same answer (acked: in the copy; refused: undone) are not merged
+        again; :meth:`acknowledge` takes them out of the outbox. One atomic write; returns how
+        many records changed."""
         wanted = {(kind, entity_id): record for kind, entity_id, record in copies if kind in KINDS}
         done = set(settled)
         with self._lock:
             self._check_open()
             pending: dict[tuple[str, str], list[Op]] = {}
-            dropped: list[str] = []
-            for key, doc in self._tables.docs(OUTBOX).items():
+            for doc in self._tables.docs(OUTBOX).values():
                 if doc["i"] in done:
-                    dropped.append(key)
                     continue
                 op = Op.from_dict(doc)
                 if (op.kind, op.entity_id) in wanted:
@@ -322,15 +382,10 @@ class LocalStore(StoreEngine):
                     continue
                 if rebuilt != self._tables.docs(kind).get(entity_id):
                     changes.append((kind, entity_id, rebuilt))
-            rebuilt_count = len(changes)
-            changes.extend((OUTBOX, key, None) for key in dropped)
             if changes:
                 self._commit(changes)
-            if dropped:
-                gone = set(dropped)
-                self._outbox_index = {i: k for i, k in self._outbox_index.items() if k not in gone}
         self._notify({kind for kind, _key, _doc in changes})
-        return rebuilt_count
+        return len(changes)
 
     def cursor(self) -> str | None:
         with self._lock:

@@ -52,6 +52,8 @@ from sync.protocol.messages import TIME_HEADER, parse_time_header
 META_COUNTER = "sync.counter"
 META_INFLIGHT = "sync.inflight"
 META_REJECTIONS = "rejections"
+#: the server's data epoch last seen (a change: the server was restored from a backup)
+META_EPOCH = "sync.epoch"
 MAX_KEPT_REJECTIONS = 1000
 PRIORITY_PULL_LIMIT = 100
 #: refusals that say "not now", not "never": the op stays queued (a clock to correct; a server
@@ -96,6 +98,8 @@ class SyncSummary:
     partial: list[protocol.Rejection] = field(default_factory=list)
     #: the server told this phone to wipe (``retired`` / ``revoked``) in a verified answer
     wipe: str | None = None
+    #: acknowledged ops sent again because the server was restored from a backup
+    resent: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,17 +222,13 @@ class _Run:
         self.summary = SyncSummary()
         self.total = 0
         self.planned = 0
+        self.requeued = False
 
     def run(self) -> SyncSummary:
         inflight = _InFlight.from_meta(self.outbox.get_meta(META_INFLIGHT))
         pending = self.outbox.pending_ops()
         resend_ids = set(inflight.op_ids) if inflight else set()
-        batches = plan_batches(
-            [op for op in pending if op.op_id not in resend_ids],
-            batch_size=self.engine.batch_size,
-            priority_batch_size=self.engine.priority_batch_size,
-            single_trip_bytes=self.engine.single_trip_bytes,
-        )
+        batches = self._plan([op for op in pending if op.op_id not in resend_ids])
         self.total = len(pending)
         self.planned = max(1, len(batches) + (1 if inflight else 0))
         # a first pull (no cursor yet) runs to the end of the scope, however many pages: a
@@ -242,6 +242,12 @@ class _Run:
             more = self._exchange(batch)
         if not inflight and not batches:
             more = self._exchange(Batch([]))
+        if self.requeued:  # the server was restored: send again what it may have lost
+            again = self._plan(self.outbox.pending_ops())
+            self.total += sum(len(b.ops) for b in again)
+            self.planned += len(again)
+            for batch in again:
+                more = self._exchange(batch)
         while more and (first_pull or self.summary.round_trips < self.engine.max_round_trips):
             self.planned += 1
             more = self._exchange(Batch([]))
@@ -249,6 +255,14 @@ class _Run:
         self.summary.pending = self.outbox.pending_count()
         self._report("done", 1.0)
         return self.summary
+
+    def _plan(self, ops: list[Op]) -> list[Batch]:
+        return plan_batches(
+            ops,
+            batch_size=self.engine.batch_size,
+            priority_batch_size=self.engine.priority_batch_size,
+            single_trip_bytes=self.engine.single_trip_bytes,
+        )
 
     def _report(self, phase: str, fraction: float) -> None:
         if self.progress is not None:
@@ -325,7 +339,8 @@ class _Run:
             self.outbox.rebuild(copies, acked + [r.op_id for r in rejected])
         cursor = resp.cursor if resp.cursor is not None else self.outbox.cursor()
         self.outbox.apply_remote(resp.changes, cursor)
-        self.outbox.acknowledge(acked + [r.op_id for r in rejected])
+        self.outbox.acknowledge(acked)  # kept 14 days, to re-send after a server restore
+        self.outbox.acknowledge([r.op_id for r in rejected], retain=False)
         self.outbox.set_meta(META_INFLIGHT, None)
         s = self.summary
         s.acked += len(acked)
@@ -336,6 +351,20 @@ class _Run:
         s.server_time = resp.server_time
         if resp.wipe is not None:
             s.wipe = resp.wipe
+        self._check_epoch(resp.epoch)
+
+    def _check_epoch(self, epoch: str | None) -> None:
+        """A new data epoch means the server was restored from a backup: every acknowledged op
+        this phone still keeps goes back in the outbox, to be sent again in this sync (the
+        server takes the ones it still has idempotently)."""
+        if epoch is None:
+            return
+        known = self.outbox.get_meta(META_EPOCH)
+        if known != epoch:
+            if known is not None:
+                self.summary.resent += self.outbox.requeue_sent()
+                self.requeued = True
+            self.outbox.set_meta(META_EPOCH, epoch)
 
     def _record_rejections(
         self,

@@ -256,6 +256,8 @@ def seal_response(resp: SyncResponse, server: ServerKeys, device_sealing_public:
         payload["records"] = [c.to_dict() for c in resp.records]
     if resp.wipe is not None:  # only when set: answers to other phones stay as they were
         payload["wipe"] = resp.wipe
+    if resp.epoch is not None:
+        payload["epoch"] = resp.epoch
     sealed = sealing.seal(device_sealing_public, _deflate(payload), RESPONSE_INFO, header)
     return _pack(_KIND_RESPONSE, header, sealed, server.signing)
 
@@ -279,6 +281,9 @@ def open_response(
     wipe = payload.get("wipe")
     if wipe is not None and (not isinstance(wipe, str) or not wipe):
         raise malformed("wipe")
+    epoch = payload.get("epoch")
+    if epoch is not None and (not isinstance(epoch, str) or not 0 < len(epoch) <= 64):
+        raise malformed("epoch")
     receipt = None
     if payload.get("receipt") is not None:
         receipt = Receipt.from_dict(payload["receipt"])
@@ -296,6 +301,7 @@ def open_response(
         partial=[Rejection.from_dict(r) for r in _list(payload, "partial")],
         records=[ServerCopy.from_dict(c) for c in _list(payload, "records")],
         wipe=wipe,
+        epoch=epoch,
     )
 
 

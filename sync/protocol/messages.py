@@ -274,3 +274,6 @@ class SyncResponse:
     #: the server's copies of the entities of refused and partial ops
     records: list[ServerCopy] = field(default_factory=list)
     wipe: str | None = None
+    #: the server's data epoch: a change means it was restored from a backup, so the phone
+    #: re-sends the changes it keeps (``None``: an older server that does not say)
+    epoch: str | None = None

@@ -461,6 +461,18 @@ def get_meta(conn: Connection, key: str) -> str | None:
     return None if value is None else str(value)
 
 
+def renew_epoch(conn: Connection, seen: str) -> str:
+    """A new data epoch, unless it is no longer ``seen`` (someone renewed it first): the
+    database was restored from a backup, so every phone's cursor is void and phones re-send what
+    they keep. Returns the epoch in force. Inside a write transaction."""
+    current = get_meta(conn, "epoch")
+    if current != seen:
+        return current or ""
+    fresh = secrets.token_hex(4)
+    conn.execute(update(meta).where(meta.c.key == "epoch").values(value=fresh))
+    return fresh
+
+
 def set_meta(conn: Connection, key: str, value: str) -> None:
     if get_meta(conn, key) is None:
         conn.execute(meta.insert().values(key=key, value=value))

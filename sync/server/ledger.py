@@ -77,16 +77,15 @@ class Ledger:
         self.vault = vault
         self.places = PlaceCache()
         self.ops = OpCache()
-        self._epoch: str | None = None
 
     def world(self, conn: Connection) -> TxWorld:
         return TxWorld(conn, self.vault, self.places)
 
     def epoch(self, conn: Connection) -> str:
-        """The database's epoch (made at ``init``, never changes), cached per process."""
-        if self._epoch is None:
-            self._epoch = db.get_meta(conn, "epoch") or ""
-        return self._epoch
+        """The database's data epoch: made at ``init``, renewed when the database is found (or
+        marked) restored from a backup — read each time, so every server process sees a renewal
+        at once."""
+        return db.get_meta(conn, "epoch") or ""
 
     def commit(
         self,

@@ -13,6 +13,7 @@ revoked device) → the answer is sealed to the device, telling a retired or rev
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from typing import Any
@@ -29,7 +30,7 @@ from sync.server.authz import Actor
 from sync.server.batches import BatchAnswer
 from sync.server.ledger import rejection
 from sync.server.problems import Refusal
-from sync.server.pull import Page, pull
+from sync.server.pull import Page, parse_cursor, pull
 from sync.server.runtime import Runtime
 from sync.server.scope import entity_keys
 from sync.server.state import Key, TxWorld
@@ -80,7 +81,7 @@ class SyncService:
             req = protocol.open_request(body, self.rt.keys, device.signing_public)
             now = protocol.now_ms()
             answer, replayed = self._commit(req, device, judge_alone(req.ops, now), now)
-            page = self._pull(req, device, answer.restart)
+            page, epoch = self._pull(req, device, answer.restart)
         except LinliError as exc:
             device_id = header.device if header else None
             batch_id = header.batch if header else None
@@ -104,6 +105,7 @@ class SyncService:
             partial=list(answer.partial),
             records=list(answer.records),
             wipe=device.wipe,
+            epoch=epoch,
         )
         sealed = protocol.seal_response(response, self.rt.keys, device.sealing_public)
         logs.event(
@@ -131,25 +133,54 @@ class SyncService:
             raise SyncError("sync.unknown_device")
         return device
 
-    def _pull(self, req: SyncRequest, device: devices.Device, restart: bool) -> Page:
-        """The ops of the device's scope after its cursor (from the start on ``restart``);
-        nothing for a retired or revoked device (it is about to wipe)."""
-        if device.wipe is not None:
-            return Page([], req.cursor or "", False)
+    def _pull(self, req: SyncRequest, device: devices.Device, restart: bool) -> tuple[Page, str]:
+        """The ops of the device's scope after its cursor (from the start on ``restart``), and
+        the data epoch; nothing for a retired or revoked device (it is about to wipe).
+
+        A cursor of this epoch BEYOND the feed's head means the phone saw ops this database no
+        longer has: it was restored from a backup. The epoch is then renewed (once, whoever
+        notices first), so every phone re-pulls from the start and re-sends what it kept
+        (``docs/upgrades.md``, "A restored server")."""
+        with self.rt.db.read() as conn:
+            epoch = self.rt.ledger.epoch(conn)
+            if device.wipe is not None:
+                return Page([], req.cursor or "", False), epoch
+            head = db.get_counter(conn, "head")
+        cursor, ours = self._cursor_in(req.cursor)
+        if not restart and ours and parse_cursor(cursor, epoch) > head:
+            with self.rt.db.write() as conn:
+                epoch = db.renew_epoch(conn, epoch)
+            logs.event("server.restored", device=device.device_id, head=head)
         with self.rt.db.read() as conn:
             world = self.rt.ledger.world(conn)
             actor = devices.actor_for(world, device)
-            return pull(
+            page = pull(
                 conn,
                 self.rt.vault,
                 head=world.counters["head"],
-                epoch=self.rt.ledger.epoch(conn),
+                epoch=epoch,
                 cache=self.rt.ledger.ops,
                 keys=devices.pull_keys(world, actor),
                 device_id=device.device_id,
-                cursor=None if restart else req.cursor,
+                cursor=None if restart else cursor,
                 limit=req.pull_limit,
             )
+        return dataclasses.replace(page, cursor=self._cursor_out(page.cursor)), epoch
+
+    def _cursor_out(self, cursor: str) -> str:
+        """The pull cursor as the phone holds it: tagged by this server, so that a cursor beyond
+        the head is proof of a restore, not a phone's invention (an untagged or forged one only
+        pulls what the phone may see anyway)."""
+        return f"{cursor}.{self.rt.vault.tag(cursor)}" if cursor else cursor
+
+    def _cursor_in(self, held: str | None) -> tuple[str | None, bool]:
+        """The cursor a phone sent, without its tag, and whether this server made it."""
+        if not held:
+            return None, False
+        inner, _, tag = held.rpartition(".")
+        if inner.count(".") == 1 and self.rt.vault.tagged(inner, tag):
+            return inner, True
+        return held, False
 
     def _commit(
         self,

@@ -40,10 +40,13 @@ def test_a_bench_table_is_aligned() -> None:
         "lost": 0,
         "duplicated": 0,
         "diverged": 0,
+        "visits_lost": 0,
+        "rejected_divergent": 0,
+        "rejected": 2,
         "pending": 0,
         "clean_rounds": 1,
         "seconds": 1.5,
     }
     lines = faults.table(result).splitlines()
-    assert lines[0] == "syncs (failed)                4 (1) by 3 phones, sqlite"
-    assert lines[-1] == "seconds                       1.5"
+    assert lines[0] == "syncs (failed)                        4 (1) by 3 phones, sqlite"
+    assert lines[-1] == "seconds                               1.5"

@@ -32,6 +32,7 @@ class MemoryOutbox:
         self.meta: dict[str, Any] = {}
         self.meta_writes: list[tuple[str, Any]] = []
         self.copies: list[tuple[str, str, Mapping[str, Any] | None]] = []
+        self.sent: list[Op] = []
 
     def pending_ops(self, limit: int | None = None) -> list[Op]:
         return list(self.pending if limit is None else self.pending[:limit])
@@ -39,11 +40,19 @@ class MemoryOutbox:
     def pending_count(self) -> int:
         return len(self.pending)
 
-    def acknowledge(self, op_ids: Iterable[str]) -> int:
+    def acknowledge(self, op_ids: Iterable[str], retain: bool = True) -> int:
         drop = set(op_ids)
         before = len(self.pending)
+        if retain:
+            self.sent.extend(op for op in self.pending if op.op_id in drop)
         self.pending = [op for op in self.pending if op.op_id not in drop]
         return before - len(self.pending)
+
+    def requeue_sent(self) -> int:
+        back = [op for op in self.sent if op not in self.pending]
+        self.pending.extend(back)
+        self.sent = []
+        return len(back)
 
     def apply_remote(self, ops: Iterable[Op], cursor: str | None) -> int:
         n = 0
@@ -57,7 +66,7 @@ class MemoryOutbox:
         self, copies: Iterable[tuple[str, str, Mapping[str, Any] | None]], settled: Iterable[str]
     ) -> int:
         self.copies.extend(copies)
-        return self.acknowledge(settled)
+        return len(self.copies)
 
     def cursor(self) -> str | None:
         return self._cursor

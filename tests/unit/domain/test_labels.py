@@ -22,7 +22,8 @@ def test_examples() -> None:
     assert label("assignment.type", "nucleic_acid_sampling", "zh-CN") == "核酸采样"
     assert label("assignment.type", "nucleic_acid_sampling", "en") == "Nucleic-acid sampling"
     assert label("control", "sealed") == "封控区"
-    assert label("assignment.status", "from_the_future", "en") == "from_the_future"
+    assert label("assignment.status", "from_the_future", "en") == "Other (from_the_future)"
+    assert label("assignment.status", "from_the_future", "zh-CN") == "其他（from_the_future）"
     with pytest.raises(KeyError):
         label("no.such.enum", "x")
 
