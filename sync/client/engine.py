@@ -407,6 +407,9 @@ class _Run:
         if problem.code == DeviceRevoked.code:
             if problem.device != self.identity.device_id:
                 return SyncError("sync.server_problem", status=answer.status)
+            # final, and the server processed nothing: a change recorded after this still goes
+            # out in a fresh batch next time (a revoked phone hands its work over for review)
+            self.outbox.set_meta(META_INFLIGHT, None)
             return DeviceRevoked(device=self.identity.device_id)
         # The server vouches that it did not process this batch: the next sync starts a fresh
         # one (op ids make re-sending the same ops harmless).
