@@ -115,8 +115,10 @@ class Told:
     fields: Mapping[str, frozenset[str]]
 
     @classmethod
-    def of(cls, phones: Sequence[Phone]) -> Told:
-        whole: set[str] = set()
+    def of(cls, phones: Sequence[Phone], held: Collection[str] = ()) -> Told:
+        """From the phones' kept rejections; ``held``: op ids in the server's review queue (a
+        revoked phone's ops, refused but kept — not lost)."""
+        whole: set[str] = set(held)
         fields: dict[str, frozenset[str]] = {}
         for phone in phones:
             for entry in phone.store.get_meta(META_REJECTIONS, []) or []:
@@ -141,10 +143,18 @@ def _visits_missing(op: Op, record: dict[str, Any] | None) -> int:
     return sum(str(v["id"]) not in have for v in op.add.get("visits", ()))
 
 
-def audit(server: LiveServer, phones: Sequence[Phone], created: Sequence[Op]) -> Audit:
-    """Compare the server and every phone after everyone synced until quiet."""
+def audit(
+    server: LiveServer,
+    phones: Sequence[Phone],
+    created: Sequence[Op],
+    gone: Collection[str] = (),
+) -> Audit:
+    """Compare the server and every phone after everyone synced until quiet. ``gone``: devices
+    retired or revoked during the run — they must have handed everything over (nothing
+    pending; a revoked one's ops held in the review queue, not lost) and are not compared with
+    a scope they no longer have."""
     result = Audit(created=len(created))
-    told = Told.of(phones)
+    told = Told.of(phones, server.held_for_review() if gone else set())
     result.rejected = len(told.whole) + len(told.fields)
     op_ids = server.op_ids()
     result.server_ops = len(op_ids)
@@ -157,12 +167,15 @@ def audit(server: LiveServer, phones: Sequence[Phone], created: Sequence[Op]) ->
     lost: set[str] = set(op.op_id for op in created) - set(op_ids) - told.whole
     for op_id in sorted(lost)[:3]:
         result.note(f"{op_id} never reached the server")
+    held = server.held_for_review() if gone else set()
     for op in created:
-        gone = _visits_missing(op, truth.get((op.kind, op.entity_id)))
-        if gone:
-            result.visits_lost += gone
+        if op.op_id in held:
+            continue  # kept in the review queue for a coordinator's decision
+        missing = _visits_missing(op, truth.get((op.kind, op.entity_id)))
+        if missing:
+            result.visits_lost += missing
             lost.add(op.op_id)
-            result.note(f"server lacks {gone} visit(s) of {op.op_id}")
+            result.note(f"server lacks {missing} visit(s) of {op.op_id}")
     dupes = duplicated_children(truth.values())
     result.duplicated += len(dupes)
     for record_id, child in dupes[:3]:
@@ -180,6 +193,12 @@ def audit(server: LiveServer, phones: Sequence[Phone], created: Sequence[Op]) ->
         if op.op_id in told.whole or op.op_id in told.fields
     }
     for phone in phones:
+        if phone.device_id in gone:
+            left = phone.store.pending_count()
+            result.pending += left
+            if left:
+                result.note(f"{phone.device_id} left with {left} ops never handed over")
+            continue
         _audit_phone(result, server, phone, truth, created, lost, told, disputed)
     result.lost = len(lost)
     return result

@@ -8,7 +8,8 @@ the server committed, response truncated, response stalled then cut, 503). Then 
 clean and everyone syncs until quiet, and :func:`bench.audit.audit` counts what went wrong.
 The workload changes roles under the phones' feet: leads reassign open doors, volunteers
 sometimes visit a teammate's door, leads finish doors volunteers are also visiting — so the server
-refuses or narrows some ops (told to the phone, never silent). Keys: ``syncs``,
+refuses or narrows some ops (told to the phone, never silent) — and half way through one
+volunteer's phone is retired and another's revoked while they still hold unsent work. Keys: ``syncs``,
 ``faults_injected``, ``lost``, ``duplicated``, ``diverged``, ``rejected_divergent`` (phone records
 still differing from the server on an entity something was refused on), ``visits_lost`` (visits a
 phone recorded that the server does not hold; also in ``lost``) — all must be 0 — and
@@ -69,10 +70,17 @@ def run(syncs: int, rate: float, db: str, seed: int) -> dict[str, Any]:
             fleet.sync_until_quiet()
             policy.on = True
             rng = random.Random(seed)
-            failed = shifts_and_syncs(phones, syncs, rng, most=4)
+            failed = shifts_and_syncs(phones, syncs // 2, rng, most=4)
+            # mid-run a volunteer hands back her phone and another phone is reported stolen:
+            # both still hold unsent work, which must reach the server (or its review queue)
+            retired, revoked = phones[2], phones[4]
+            server.leave(retired.device_id, "retire")
+            server.leave(revoked.device_id, "revoke")
+            failed += shifts_and_syncs(phones, syncs - syncs // 2, rng, most=4)
             policy.on = False
             quiet_rounds = fleet.sync_until_quiet()
-            result = audit(server, phones, fleet.created())
+            gone = {retired.device_id, revoked.device_id}
+            result = audit(server, phones, fleet.created(), gone)
         finally:
             fleet.close()
             shutil.rmtree(tmp, ignore_errors=True)

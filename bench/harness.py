@@ -131,6 +131,24 @@ class LiveServer(ServerProcess):
         with self.runtime().db.read() as conn:
             return list(conn.execute(select(db.ops.c.op_id)).scalars())
 
+    def held_for_review(self) -> set[str]:
+        """Ids of the ops the server holds in its review queue (refused, kept for a decision)."""
+        from sync.server import db
+
+        with self.runtime().db.read() as conn:
+            return set(conn.execute(select(db.review.c.op_id)).scalars())
+
+    def leave(self, device_id: str, how: str) -> None:
+        """``retire`` (handed back) or ``revoke`` (lost or stolen) a device, as the CLI does."""
+        from sync.protocol import now_ms
+        from sync.server import devices
+
+        with self.runtime().db.write() as conn:
+            done = (devices.retire if how == "retire" else devices.revoke)(
+                conn, device_id, now_ms()
+            )
+        assert done, (device_id, how)
+
     def members(self) -> list[dict[str, Any]]:
         return [r for (kind, _), r in self.records().items() if kind == "member"]
 

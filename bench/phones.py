@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import LiveServer, enroll
-from sync.client import HttpTransport, Identity, SyncEngine, SyncSummary, Transport
+from sync.client import (
+    DeviceRevoked,
+    HttpTransport,
+    Identity,
+    SyncEngine,
+    SyncSummary,
+    Transport,
+)
 from sync.domain import make_op, validate_op
 from sync.domain.jsonlike import plain
 from sync.hlc import HybridClock, encode
@@ -122,8 +129,11 @@ class MemoryReplica:
             self.meta[key] = value
 
 
-#: refusals a valid op meets when another phone changed its record first
-CONCURRENT_REFUSALS = frozenset({"op.status_changed", "op.already_claimed", "op.forbidden_role"})
+#: refusals a valid op meets when another phone changed its record first — or when its own
+#: phone was revoked (its ops then wait in the server's review queue)
+CONCURRENT_REFUSALS = frozenset(
+    {"op.status_changed", "op.already_claimed", "op.forbidden_role", "sync.device_revoked"}
+)
 
 
 class Phone:
@@ -314,7 +324,12 @@ class Fleet:
         for rounds in range(1, max_rounds + 1):
             moved = 0
             for phone in self.phones:
-                summary = phone.sync_until_quiet()
+                try:
+                    summary = phone.sync_until_quiet()
+                except DeviceRevoked:
+                    if phone.store.pending_count():
+                        raise
+                    continue  # revoked, and everything it held was handed over
                 odd = [r for r in summary.rejected if r.code not in CONCURRENT_REFUSALS]
                 if odd:
                     raise RuntimeError(f"{phone.device_id}: ops rejected: {odd[:3]}")

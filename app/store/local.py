@@ -225,7 +225,7 @@ class LocalStore(StoreEngine):
                     for key, doc in self._tables.docs(META).items()
                     if key.startswith(SENT_PREFIX)
                 ),
-                key=lambda item: (item[0], item[1]),
+                key=lambda item: (item[0], str(item[2].get("t")), item[1]),
             )
             if not kept:
                 return 0

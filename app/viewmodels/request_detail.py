@@ -21,6 +21,7 @@ from app.viewmodels.field_common import (
     dismiss_rejection,
     household_label,
     problem_text,
+    unsent_children,
 )
 from app.viewmodels.requests import member_names
 from app.viewmodels.timefmt import Clock, countdown_text, local_time, utc_now
@@ -34,6 +35,8 @@ class NoteRow:
     at_label: str
     member: str
     text: str
+    #: still on this phone only (not yet sent to the command centre)
+    unsent: bool = False
 
 
 ACTION_KEYS: Final = {
@@ -221,12 +224,14 @@ class RequestDetailViewModel(ViewModel):
             if team
             else []
         )
+        unsent = unsent_children(self.device, "request", self.request_id)
         self.notes = [
             NoteRow(
                 id=str(n.get("id")),
                 at_label=local_time(n.get("at"), now),
                 member=names.get(str(n.get("member")), str(n.get("member") or "")),
                 text=str(n.get("text") or ""),
+                unsent=str(n.get("id")) in unsent,
             )
             for n in reversed(r.get("notes") or [])
         ]

@@ -8,7 +8,7 @@ changes; a team lead can show it when asked whether something reached the comman
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.i18n import language, tr
@@ -55,6 +55,8 @@ class SummaryView:
     receipts: list[ReceiptRow]
     pending: int
     more: bool
+    #: notes on what else happened: kept ops sent again after a server restore
+    notes: list[str] = field(default_factory=list)
 
 
 Describe = Callable[[str, str], str]
@@ -141,6 +143,11 @@ class SyncScreenViewModel(ViewModel):
         rejected = [
             rejection_row({"op": r.op_id, "code": r.code, "params": dict(r.params)}, lang)
             for r in s.rejected
+        ] + [
+            rejection_row(
+                {"op": r.op_id, "code": r.code, "params": dict(r.params), "partial": True}, lang
+            )
+            for r in s.partial
         ]
         kinds = {row.get("op"): row for row in self.status.rejections}
         # the kept rejections know which record an op touched: name it when we can
@@ -156,7 +163,15 @@ class SyncScreenViewModel(ViewModel):
             receipts=[receipt_row(r.to_dict()) for r in s.receipts],
             pending=s.pending,
             more=s.more,
+            notes=[tr("ui.syncpage.resent", n=s.resent)] if s.resent else [],
         )
+
+    @property
+    def waiting_update(self) -> str | None:
+        """Changes from the command centre this app is too old to show, kept until the update."""
+        store = self.device.store
+        n = store.deferred_count() if store is not None else 0
+        return tr("ui.syncpage.deferred", n=n) if n else None
 
     def _reload(self) -> None:
         if self.device.store is None:

@@ -321,6 +321,8 @@ class _Run:
         return resp.more
 
     def _settle(self, ops: list[Op], resp: protocol.SyncResponse) -> None:
+        # first: the ops this answer acks were received by the server as it is now
+        self._check_epoch(resp.epoch)
         sent = {op.op_id: op for op in ops}
         acked = [op_id for op_id in dict.fromkeys(resp.acks) if op_id in sent]
         acked_set = set(acked)
@@ -351,7 +353,6 @@ class _Run:
         s.server_time = resp.server_time
         if resp.wipe is not None:
             s.wipe = resp.wipe
-        self._check_epoch(resp.epoch)
 
     def _check_epoch(self, epoch: str | None) -> None:
         """A new data epoch means the server was restored from a backup: every acknowledged op
@@ -406,6 +407,9 @@ class _Run:
         if problem.code == DeviceRevoked.code:
             if problem.device != self.identity.device_id:
                 return SyncError("sync.server_problem", status=answer.status)
+            # final, and the server processed nothing: a change recorded after this still goes
+            # out in a fresh batch next time (a revoked phone hands its work over for review)
+            self.outbox.set_meta(META_INFLIGHT, None)
             return DeviceRevoked(device=self.identity.device_id)
         # The server vouches that it did not process this batch: the next sync starts a fresh
         # one (op ids make re-sending the same ops harmless).

@@ -137,7 +137,10 @@ def authorize(actor: Actor, op: Op, world: World, stored: StoredChild | None = N
     before = world.record(op.kind, op.entity_id)
     check_children(actor, op, before, stored)
     if actor.sees_everything:
-        check_transition(actor, op, before)
+        try:
+            check_transition(actor, op, before)
+        except OpRejected as exc:
+            return _narrow(op, WITH_STATUS, exc)
         return Verdict(op)
     if op.kind in COORDINATOR_ONLY:
         raise _forbidden(op, actor.role)
@@ -236,8 +239,8 @@ def _judge_lead(actor: Actor, op: Op, world: World, before: Mapping[str, Any] | 
 
 def _judge_volunteer(actor: Actor, op: Op, before: Mapping[str, Any] | None) -> Verdict:
     if before is None or before.get("status") is None:
-        if op.kind == "request":
-            return Verdict(op)  # a new request in the team's scope
+        if op.kind == "request" and op.set.get(CLAIM) in (None, actor.member_id):
+            return Verdict(op)  # a new request in the team's scope (taken by its author, or not)
         raise _forbidden(op, actor.role)
     allowed_children = {"assignment": "visits", "request": "notes"}[op.kind]
     if op.add.keys() - {allowed_children}:

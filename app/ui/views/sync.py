@@ -70,9 +70,15 @@ def _details(vm: SyncScreenViewModel) -> list[ft.Control]:
         ]
         if summary.more:
             lines.append(ft.Text(tr("ui.syncpage.more"), color=theme.WARN))
+        lines += [ft.Text(note) for note in summary.notes]
         items.append(card(lines, identifier="syncpage-summary"))
         items += [_rejection(r) for r in summary.rejected]
         items += [_receipt(r) for r in summary.receipts]
+    waiting = vm.waiting_update
+    if waiting:
+        items.append(
+            ft.Semantics(identifier="syncpage-deferred", content=ft.Text(waiting, color=theme.WARN))
+        )
     items.append(heading(tr("ui.syncpage.rejections", n=len(vm.rejections)), below=2))
     items.append(muted(tr("ui.syncpage.rejections_help")))
     items += [_rejection(r) for r in vm.rejections]

@@ -126,6 +126,7 @@ class FakeServerTransport:
     mitm_server_keys: ServerKeys | None = None  # rewrite the enroll answer's keys
     server_time: int = 1_700_000_000_000
     wipe: str | None = None  # tell every phone that syncs to wipe (retired / revoked)
+    epoch: str | None = None  # the data epoch answers carry (a change: restored from a backup)
 
     # -- transport port --------------------------------------------------
     def post(self, path: str, body: bytes, content_type: str) -> TransportResponse:
@@ -210,6 +211,7 @@ class FakeServerTransport:
             receipt=stored["receipt"],
             server_time=self.server_time,
             wipe=self.wipe,
+            epoch=self.epoch,
         )
         return protocol.seal_response(resp, self.keys, device.sealing_public)
 

@@ -335,3 +335,21 @@ def test_progress_reports_phases_and_rising_fractions() -> None:
     assert seen[-1].phase == "done" and seen[-1].sent == 1100 == seen[-1].total
     assert {p.phase for p in seen[:-1]} == {"sending"}
     assert seen[-1].round_trip == seen[-1].planned
+
+
+def test_a_restored_server_gets_every_kept_op_again_in_the_same_sync() -> None:
+    ops = shift_ops(30)
+    engine, server, outbox = enrolled(ops, epoch="e1")
+    assert engine.sync().acked == 30
+    assert outbox.pending == [] and len(outbox.sent) == 30
+    # the server is restored from a backup taken before any of them arrived
+    server.log.clear()
+    server.epoch = "e2"
+    later = shift_ops(2)
+    outbox.pending = list(later)
+    summary = engine.sync()
+    assert summary.resent == 30
+    assert {op.op_id for op in server.log} == {op.op_id for op in ops + later}
+    assert outbox.pending == [] and outbox.get_meta("sync.epoch") == "e2"
+    again = engine.sync()  # the same epoch: nothing is sent twice
+    assert again.resent == 0 and again.sent == 0

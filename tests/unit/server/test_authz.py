@@ -258,3 +258,28 @@ def test_the_team_pool_goes_to_the_first_taker() -> None:
     verdict = judged(colleague, late, taken)
     assert verdict.dropped == ("assignee_id",)
     assert dict(verdict.op.set) == {"status": "done"}
+
+
+def test_a_volunteers_new_request_is_theirs_or_nobodys() -> None:
+    new = {"household_id": "H1", "status": "new"}
+    judged(VOLUNTEER_A, op(VOLUNTEER_A, "request", "Q9", set=new), community_world())
+    mine = {**new, "assignee_id": "VA"}
+    judged(VOLUNTEER_A, op(VOLUNTEER_A, "request", "Q9", set=mine), community_world())
+    theirs = {**new, "assignee_id": "VA2"}
+    exc = refused_in(VOLUNTEER_A, op(VOLUNTEER_A, "request", "Q9", set=theirs), community_world())
+    assert exc.code == "op.forbidden_role"
+
+
+def test_a_coordinators_visit_is_kept_too() -> None:
+    cancelled = world_with(A1={**A1, "status": "cancelled"})
+    k_visit = {**VISIT, "member": "K"}
+    late = op(
+        COORDINATOR,
+        "assignment",
+        "A1",
+        set={"status": "done"},
+        seen={"status": "pending"},
+        add={"visits": (k_visit,)},
+    )
+    verdict = judged(COORDINATOR, late, cancelled)
+    assert verdict.dropped == ("status",) and verdict.op.add == late.add

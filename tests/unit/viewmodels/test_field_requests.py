@@ -206,6 +206,11 @@ def test_notes_are_appended_newest_first(phone: Device) -> None:
         ("药已送到", "张秀英", "18:20"),
         ("已电话联系居民", "张秀英", "18:00"),
     ]
+    assert all(n.unsent for n in vm.notes)  # on this phone only, until a sync takes them
+    store = phone.require_store()
+    store.acknowledge([op.op_id for op in store.pending_ops()])
+    vm.refresh()
+    assert not any(n.unsent for n in vm.notes)
 
 
 def test_details_and_missing_request(phone: Device) -> None:

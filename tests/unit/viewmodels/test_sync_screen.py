@@ -168,3 +168,31 @@ def test_a_rejected_record_is_named_by_what_it_is(phone: Device) -> None:
         vm.describe,
     )
     assert row.what == "任务 as-gone"
+
+
+def test_partial_and_waiting_texts(phone: Device) -> None:
+    kept = rejection_text(
+        "op.status_changed", {"kind": "assignment", "status": "cancelled"}, "zh-CN", partial=True
+    )
+    assert kept.startswith("你的走访已保存") and "已取消" in kept and "{" not in kept
+    other = rejection_text("op.something_new", {}, "en", partial=True)
+    assert other.startswith("Your visit or note was kept")
+    vm = SyncScreenViewModel(SyncService(phone), RecordingNavigator())
+    assert vm.waiting_update is None
+    store = phone.require_store()
+    newer = Op(
+        "op-new-1",
+        "assignment",
+        "as-1",
+        "000001648800000:00000",
+        "dv-x",
+        "mb-x",
+        set={"status": "in_progress"},
+        seen={"status": "pending"},
+        schema=99,
+    )
+    store.apply_remote([newer], None)
+    assert (
+        vm.waiting_update
+        == "有 1 条来自指挥部的更新需要新版应用才能显示，已安全保存在本机。请更新应用。"
+    )

@@ -193,7 +193,19 @@ def _notes(vm: RequestDetailViewModel) -> list[ft.Control]:
         ft.Semantics(
             identifier=f"note-{n.id}",
             content=ft.Column(
-                [muted(f"{n.at_label} · {n.member}"), ft.Text(n.text, size=14)], spacing=2
+                [
+                    ft.Row(
+                        [muted(f"{n.at_label} · {n.member}")]
+                        + (
+                            [flag(tr("ui.field.unsent"), theme.WARN, ft.Icons.CLOUD_UPLOAD)]
+                            if n.unsent
+                            else []
+                        ),
+                        wrap=True,
+                    ),
+                    ft.Text(n.text, size=14),
+                ],
+                spacing=2,
             ),
         )
         for n in vm.notes
