@@ -472,10 +472,12 @@ def _rows(header: Header) -> Iterator[tuple[str, list[list[Any]]]]:
     current: str | None = None
     chunk: list[list[Any]] = []
     decode: list[int] = []
+    digest = hashlib.sha256()  # again: the file must not have changed since it was verified
     lines = _lines(path)
-    next(lines, None)  # the header
+    digest.update(next(lines, b""))  # the header
     for line in lines:
         if line.startswith(b"["):
+            digest.update(line)
             try:
                 values = json.loads(line)
                 for i in decode:
@@ -495,10 +497,14 @@ def _rows(header: Header) -> Iterator[tuple[str, list[list[Any]]]]:
             yield current, chunk
             chunk = []
         if "end" in item:
+            if digest.hexdigest() != header.sha256:
+                raise _damaged(path, "checksum")
             return
+        digest.update(line)
         current = str(item["table"])
         names = header.columns[current]
         decode = [names.index(n) for n in header.binary[current]]
+    raise _damaged(path, "truncated")
 
 
 # ------------------------------------------------------------------------------------ restore

@@ -97,7 +97,11 @@ def register(group: click.Group, lang_: str) -> None:
         if replace and not yes:
             raise backup.BackupError("backup.replace_unconfirmed", path=str(path))
         chosen = settings(ctx)
-        secrets = config.load_secrets(chosen)  # server.not_initialised before any database
+        if not chosen.key_path.exists():
+            raise backup.BackupError(
+                "backup.no_key_file", key_file=str(chosen.key_path), path=str(path)
+            )
+        secrets = config.load_secrets(chosen)
         database = ctx.with_resource(Database(chosen.database_url))
         meter = Meter(ctx)
         plan = backup.prepare(

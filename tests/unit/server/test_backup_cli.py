@@ -61,3 +61,12 @@ def test_replace_needs_yes_and_texts_come_in_both_languages(tmp_path: Path) -> N
     assert "备份" in run(fresh, "backup", "--help", lang="zh-CN").output
     done = run(fresh, "restore", str(path), "--yes", lang="zh-CN")
     assert done.exit_code == 0 and "数据纪元已更新" in done.output
+
+
+def test_restore_without_the_key_file_says_which_file_to_put_back(tmp_path: Path) -> None:
+    path, fresh = backed_up(tmp_path)
+    (fresh / config.KEY_FILE).unlink()
+    done = run(fresh, "restore", str(path), "--yes")
+    assert done.exit_code == 2
+    assert str(fresh / config.KEY_FILE) in done.output and "Do not run init" in done.output
+    assert not (fresh / config.SQLITE_FILE).exists()
