@@ -141,7 +141,8 @@ class Planner:
         derived = [
             stable_id(self.key, "hh-", self.community_id, r.building, r.unit, r.room) for r in rows
         ]
-        parents = [pid for pid, p in places.items() if p.get("level") in ("building", "unit")]
+        buildings = [pid for pid, p in places.items() if p.get("parent_id") == self.community_id]
+        parents = buildings + [pid for pid, p in places.items() if p.get("parent_id") in buildings]
         known.households = _open_all(self.rt, conn, "household", t.c.entity_id, derived)
         known.households.update(_open_all(self.rt, conn, "household", t.c.parent_ref, parents))
         for rid, r in _open_all(
@@ -273,6 +274,10 @@ def build(
 def _group(planner: Planner, known: _Known, rows: list[Row]) -> list[_Household]:
     homes: dict[tuple[str, str, str], _Household] = {}
     community = str(known.community.get("name", ""))
+    rooms: dict[tuple[str, str], str] = {}  # (place, room) -> the household there (lowest id)
+    for hid in sorted(known.households, reverse=True):
+        h = known.households[hid]
+        rooms[(str(h.get("place_id")), _norm(h.get("room")))] = hid
     for row in rows:
         key = (row.building, row.unit, row.room)
         home = homes.get(key)
@@ -286,12 +291,7 @@ def _group(planner: Planner, known: _Known, rows: list[Row]) -> list[_Household]
             derived = stable_id(planner.key, "hh-", planner.community_id, *key)
             entity_id = derived
             if derived not in known.households:
-                same = sorted(
-                    hid
-                    for hid, h in known.households.items()
-                    if h.get("place_id") == place and _norm(h.get("room")) == _norm(row.room)
-                )
-                entity_id = same[0] if same else derived
+                entity_id = rooms.get((place, _norm(row.room)), derived)
             label = " ".join(p for p in (community, *key) if p)
             home = homes[key] = _Household(entity_id, place, label)
             home.record = known.households.get(entity_id)
