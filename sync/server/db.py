@@ -172,6 +172,18 @@ batches = Table(
     Column("response", LargeBinary, nullable=False),
 )
 
+#: the values a households file last gave each household and resident, per community (sealed
+#: JSON), so a re-import sets only what changed in the file (``sync.server.importing``)
+import_values = Table(
+    "import_values",
+    metadata,
+    Column("community_id", String(ID), primary_key=True),
+    Column("entity_id", String(ID), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
 
 review = Table(
     "review",
