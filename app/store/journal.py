@@ -199,14 +199,16 @@ def encode_changes(changes: Changes, stored: Lookup, fmt: int = formats.JOURNAL_
         slot = (table, key)
         old = written[slot] if slot in written else stored(table, key)
         written[slot] = doc
+        if doc is None or old is None:
+            entries.append([table, key, doc])
+            continue
         splices: dict[str, list[list[Any]]] = {}
-        if doc is not None and old is not None:
-            for name, value in doc.items():
-                prev = old.get(name)
-                if type(value) is list and type(prev) is list and len(prev) >= SPLICE_MIN:
-                    splice = _splice(prev, value)
-                    if splice is not None:
-                        splices[name] = splice
+        for name, value in doc.items():
+            prev = old.get(name)
+            if type(value) is list and type(prev) is list and len(prev) >= SPLICE_MIN:
+                splice = _splice(prev, value)
+                if splice is not None:
+                    splices[name] = splice
         if splices:
             fields = {name: value for name, value in doc.items() if name not in splices}
             entries.append([table, key, fields, splices])

@@ -135,9 +135,9 @@ def pull(
                 cache.put(op, size)
                 found[op.op_id] = (op, size)
         for seq, op_id in wanted:
-            op, size = found[op_id]
-            if size is None:
-                size = wire_size(op)
+            op, known = found[op_id]
+            size = wire_size(op) if known is None else known
+            if known is None:
                 cache.put(op, size)
             if ops and size > budget:  # the page is full: the next one starts with this op
                 return Page(ops, format_cursor(seq - 1, epoch), True)
