@@ -20,10 +20,11 @@ A frame's plaintext is the transaction's change set as compact UTF-8 JSON:
 ``[[table, key, document or null], ...]`` — physical, never a merge to re-run. Format 3 adds
 one more form of change, the *splice*, for a record that grew a long list (a request's notes):
 ``[table, key, fields, {name: [[index, item], ...], ...}]`` says "the new document is ``fields``
-plus, for each ``name``, the document's list ``name`` as it stood before this change with each
-``item`` inserted at ``index`` (positions in the new list, ascending)". It is written only when
-the new list is the old one with items inserted (compared by value), so replay rebuilds exactly
-the document that was committed, while a page of pulled notes costs its new notes, not the
+(where each ``name`` holds null, keeping the key order) with, for each ``name``, the document's
+list ``name`` as it stood before this change with each ``item`` inserted at ``index`` (positions
+in the new list, ascending)". It is written only when
+the new list is the old one (the very same item objects) with items inserted, so replay rebuilds
+exactly the document that was committed, while a page of pulled notes costs its new notes, not the
 whole record, in the journal (:func:`encode_changes`, :func:`decode_changes`).
 
 Reading a journal (:func:`read_journal`) drops only a torn tail: an incomplete last frame, a tail
@@ -33,6 +34,7 @@ Anything else — a bad frame with data after it, a damaged header — is :class
 
 from __future__ import annotations
 
+import operator
 import os
 import struct
 import zlib
@@ -169,18 +171,19 @@ def read_journal(
 
 
 def _splice(old: list[Any], new: list[Any]) -> list[list[Any]] | None:
-    """``[[index, item], ...]`` that turn ``old`` into ``new`` by insertions only (items compared
-    by value; a merge's new list shares the old one's items, so this is mostly identity checks),
-    or None when ``new`` is not ``old`` with items inserted, or when most of it is new."""
+    """``[[index, item], ...]`` that turn ``old`` into ``new`` by insertions only, or None when
+    ``new`` is not ``old`` with items inserted, or when most of it is new. Kept items must be the
+    very same objects (a merge's new list shares the old one's children): equal is not enough,
+    since ``1 == 1.0 == True`` would let replay bring back the old value of another type."""
     m, n = len(old), len(new)
     if n < m or n - m > n // 2:
         return None
-    if new[:m] == old:  # appended at the end (C speed): the common case
+    if all(map(operator.is_, new[:m], old)):  # appended at the end (C speed): the common case
         return [[j, new[j]] for j in range(m, n)]
     out: list[list[Any]] = []
     i = 0
     for j, item in enumerate(new):
-        if i < m and (item is old[i] or item == old[i]):
+        if i < m and item is old[i]:
             i += 1
         else:
             out.append([j, item])
@@ -209,8 +212,8 @@ def encode_changes(changes: Changes, stored: Lookup, fmt: int = formats.JOURNAL_
                 splice = _splice(prev, value)
                 if splice is not None:
                     splices[name] = splice
-        if splices:
-            fields = {name: value for name, value in doc.items() if name not in splices}
+        if splices:  # a spliced list's place in ``fields`` holds null (the key order stays)
+            fields = {name: None if name in splices else value for name, value in doc.items()}
             entries.append([table, key, fields, splices])
         else:
             entries.append([table, key, doc])
@@ -224,7 +227,9 @@ def _spliced(old: Any, fields: Any, splices: Any) -> dict[str, Any]:
     doc = dict(fields)
     for name, inserts in splices.items():
         prev = old.get(name)
-        if name in doc or not isinstance(prev, list) or not isinstance(inserts, list):
+        if doc.get(name, 0) is not None or not isinstance(prev, list):
+            raise ValueError("bad splice")
+        if not isinstance(inserts, list):
             raise ValueError("bad splice")
         items = list(prev)
         last = -1

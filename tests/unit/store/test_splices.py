@@ -70,16 +70,24 @@ def test_appended_items_are_written_as_a_splice() -> None:
     payload = encode_changes([("request", "r", new)], lookup({("request", "r"): old}))
     raw = codec.loads(payload)
     assert raw == [
-        ["request", "r", {"id": "r", "x": 2}, {"notes": [[10, {"id": "n10"}], [11, {"id": "n11"}]]}]
+        [
+            "request",
+            "r",
+            {"id": "r", "x": 2, "notes": None},
+            {"notes": [[10, {"id": "n10"}], [11, {"id": "n11"}]]},
+        ]
     ]
-    assert decode_changes(payload, "t", lookup({("request", "r"): old})) == [("request", "r", new)]
+    replayed = decode_changes(payload, "t", lookup({("request", "r"): old}))
+    assert codec.dumps(replayed) == codec.dumps([("request", "r", new)])
 
 
 def test_unchanged_long_list_is_not_written_again() -> None:
     old = {"id": "r", "status": "open", "notes": [{"id": f"n{i}"} for i in range(50)]}
     new = {**old, "status": "done"}
     payload = encode_changes([("request", "r", new)], lookup({("request", "r"): old}))
-    assert codec.loads(payload) == [["request", "r", {"id": "r", "status": "done"}, {"notes": []}]]
+    assert codec.loads(payload) == [
+        ["request", "r", {"id": "r", "status": "done", "notes": None}, {"notes": []}]
+    ]
     assert decode_changes(payload, "t", lookup({("request", "r"): old}))[0][2] == new
 
 
@@ -128,33 +136,40 @@ def test_the_same_record_twice_in_one_frame_builds_on_the_first() -> None:
     assert decode_changes(payload, "t", lookup({("request", "r"): base})) == changes
 
 
+HOLE = {"id": "r", "notes": None}  # the fields of a splice of ``notes``
+
+
 @pytest.mark.parametrize(
     "entry",
     [
-        [
-            "request",
-            "gone",
-            {"id": "gone"},
-            {"notes": [[0, {"id": "n"}]]},
-        ],  # no document to build on
-        ["request", "r", {"id": "r"}, {"missing": [[0, {"id": "n"}]]}],  # no such list
-        ["request", "r", {"id": "r"}, {"notes": [[99, {"id": "n"}]]}],  # index past the end
-        [
-            "request",
-            "r",
-            {"id": "r"},
-            {"notes": [[3, {"id": "a"}], [3, {"id": "b"}]]},
-        ],  # not ascending
-        ["request", "r", {"id": "r"}, {"notes": [["3", {"id": "a"}]]}],  # index not an int
-        ["request", "r", {"id": "r"}, {"notes": [[3]]}],  # not a pair
+        ["request", "gone", {"id": "gone", "notes": None}, {"notes": [[0, {"id": "n"}]]}],  # no doc
+        ["request", "r", {"id": "r", "x": None}, {"x": [[0, {"id": "n"}]]}],  # no such list
+        ["request", "r", HOLE, {"notes": [[99, {"id": "n"}]]}],  # index past the end
+        ["request", "r", HOLE, {"notes": [[3, {"id": "a"}], [3, {"id": "b"}]]}],  # not ascending
+        ["request", "r", HOLE, {"notes": [[-1, {"id": "a"}]]}],  # negative
+        ["request", "r", HOLE, {"notes": [["3", {"id": "a"}]]}],  # index not an int
+        ["request", "r", HOLE, {"notes": [[True, {"id": "a"}]]}],  # index not an int
+        ["request", "r", HOLE, {"notes": [[3]]}],  # not a pair
+        ["request", "r", HOLE, {"notes": {"3": {"id": "a"}}}],  # not a list
+        ["request", "r", {"id": "r"}, {"notes": []}],  # no place for the list in the fields
         ["request", "r", {"id": "r", "notes": []}, {"notes": []}],  # the list twice
         ["request", "r", None, {"notes": []}],
+        ["request", "r", HOLE, [["notes", []]]],
     ],
 )
 def test_a_splice_that_does_not_fit_is_damage(entry: list[Any]) -> None:
     old = {"id": "r", "notes": [{"id": f"n{i}"} for i in range(10)]}
     with pytest.raises(StoreDamaged):
         decode_changes(codec.dumps([entry]), "journal-3.log #0", lookup({("request", "r"): old}))
+
+
+def test_the_damage_cases_differ_from_a_good_splice_only_in_their_fault() -> None:
+    old = {"id": "r", "notes": [{"id": f"n{i}"} for i in range(10)]}
+    good = ["request", "r", HOLE, {"notes": [[3, {"id": "a"}], [11, {"id": "b"}]]}]
+    (change,) = decode_changes(codec.dumps([good]), "t", lookup({("request", "r"): old}))
+    assert change[2] is not None
+    assert [c["id"] for c in change[2]["notes"]][2:5] == ["n2", "a", "n3"]
+    assert change[2]["notes"][-1] == {"id": "b"} and len(change[2]["notes"]) == 12
 
 
 def test_a_splice_in_an_older_journal_format_is_damage() -> None:
@@ -185,8 +200,23 @@ def test_replay_rebuilds_exactly_what_was_committed(
     new = {"id": "r", "k": 2, "notes": new_items, "visits": old_items[:5]}
     before = lookup({("request", "r"): old})
     payload = encode_changes([("request", "r", new)], before)
-    assert decode_changes(payload, "t", before) == [("request", "r", new)]
+    replayed = decode_changes(payload, "t", before)
+    assert codec.dumps(replayed) == codec.dumps([("request", "r", new)])  # types too
     assert old["notes"] == old_items  # nothing written through
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [([1] * 10, [True] * 10), ([0] * 10, [0.0] * 10), ([{"n": 1}] * 10, [{"n": True}] * 10)],
+)
+def test_equal_values_of_another_type_are_not_taken_for_the_old_ones(
+    before: list[Any], after: list[Any]
+) -> None:
+    old = {"id": "r", "flags": before}
+    new = {"id": "r", "flags": after}
+    stored = lookup({("request", "r"): old})
+    replayed = decode_changes(encode_changes([("request", "r", new)], stored), "t", stored)
+    assert codec.dumps(replayed[0][2]) == codec.dumps(new)
 
 
 # -- the store ---------------------------------------------------------------------------------
