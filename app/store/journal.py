@@ -94,7 +94,7 @@ def encode_frame(
 
 
 def create_journal(path: Path) -> None:
-    """A new, empty format-2 journal: its header is in place before anyone can append."""
+    """A new, empty journal of today's format: its header is in place before anyone can append."""
     files.atomic_write(path, HEADER)
 
 
