@@ -212,15 +212,19 @@ def login(rt: Runtime, name: str, password: str, *, address: str, now: int) -> O
             )  # fmt: skip
         raise _throttled(wait)
     matched = users.password_matches(stored, password)
-    with rt.db.write() as conn:
-        target = _known(conn, name)
-        if not matched:
+    if not matched:  # recorded in its own transaction, which must commit before refusing
+        with rt.db.write() as conn:
             _failed(conn, name, address, now)
             audit.record(
-                conn, "-", audit.LOGIN_FAILED, target,
-                {"address": address[:150], "step": PASSWORD}, now=now,
-            )  # fmt: skip
-            raise LoginRefused("account.bad_login")
+                conn,
+                "-",
+                audit.LOGIN_FAILED,
+                _known(conn, name),
+                {"address": address[:150], "step": PASSWORD},
+                now=now,
+            )
+        raise LoginRefused("account.bad_login")
+    with rt.db.write() as conn:
         account = users.require(conn, name)
         conn.execute(delete(db.console_attempts).where(db.console_attempts.c.key == f"u:{name}"))
         secret, _ = users.totp_secret(conn, rt.vault, name)
@@ -244,14 +248,19 @@ def second_factor(rt: Runtime, session: Session, code: str, *, address: str, now
         raise LoginRefused("console.session_expired")
     step = users.totp_step_matching(secret, code, now, last)
     t = db.console_sessions
-    with rt.db.write() as conn:
-        if step is None:
+    if step is None:  # recorded in its own transaction, which must commit before refusing
+        with rt.db.write() as conn:
             _failed(conn, name, address, now)
             audit.record(
-                conn, "-", audit.LOGIN_FAILED, name,
-                {"address": address[:150], "step": TOTP}, now=now,
-            )  # fmt: skip
-            raise LoginRefused("account.bad_code")
+                conn,
+                "-",
+                audit.LOGIN_FAILED,
+                name,
+                {"address": address[:150], "step": TOTP},
+                now=now,
+            )
+        raise LoginRefused("account.bad_code")
+    with rt.db.write() as conn:
         conn.execute(
             update(db.console_users).where(db.console_users.c.name == name).values(totp_step=step)
         )
