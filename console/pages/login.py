@@ -33,6 +33,7 @@ def _login_page(
     status: int = 200,
     name: str = "",
     pre: str | None = None,
+    target: str | None = None,
 ) -> Response:
     console = web.console_of(request)
     token = pre or request.cookies.get(web.PRE_COOKIE) or web.new_pre_token()
@@ -44,7 +45,7 @@ def _login_page(
         {
             "pre": token,
             "name": name,
-            "next": web.safe_next(request.query_params.get("next")),
+            "next": web.safe_next(target or request.query_params.get("next")),
             "error": error.describe(lang) if error else None,
             "error_code": error.code if error else None,
             "notice": LinliError(notice).describe(lang) if notice in NOTICES else None,
@@ -83,7 +84,7 @@ async def login(request: Request) -> Response:
         )
     except LinliError as exc:
         status = 429 if exc.code == "account.throttled" else 401
-        return _login_page(request, error=exc, status=status, name=name[:64])
+        return _login_page(request, error=exc, status=status, name=name[:64], target=target)
     if not opened.session.complete:
         target = f"{web.PREFIX}/login/totp?next={web.quote(target, safe='')}"
     elif opened.session.account.must_change:
@@ -118,7 +119,11 @@ def totp_form(request: Request) -> Response:
 
 
 def _totp_page(
-    request: Request, session: sessions.Session, error: LinliError | None = None, status: int = 200
+    request: Request,
+    session: sessions.Session,
+    error: LinliError | None = None,
+    status: int = 200,
+    target: str | None = None,
 ) -> Response:
     lang = web.lang_of(request)
     return web.render(
@@ -126,7 +131,7 @@ def _totp_page(
         "totp.html",
         {
             "csrf": session.csrf,
-            "next": web.safe_next(request.query_params.get("next")),
+            "next": web.safe_next(target or request.query_params.get("next")),
             "error": error.describe(lang) if error else None,
             "error_code": error.code if error else None,
         },
@@ -156,7 +161,7 @@ async def totp(request: Request) -> Response:
         )
     except LinliError as exc:
         status = 429 if exc.code == "account.throttled" else 401
-        return _totp_page(request, session, exc, status)
+        return _totp_page(request, session, exc, status, target)
     if done.account.must_change:
         target = f"{web.PREFIX}/password"
     return web.redirect(target)

@@ -116,8 +116,11 @@ def register(group: click.Group, lang: str) -> None:
     @global_options(lang)
     @click.pass_context
     def seed_demo(ctx: click.Context) -> None:
-        summary = demo.seed(runtime(ctx))
+        rt = runtime(ctx)
+        summary = demo.seed(rt)
         counts = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.counts.items()))
         say(ctx, "demo_seeded", counts=counts, community=summary.community_id)
+        account, password = demo.console_account(rt, summary.community_id)
+        say(ctx, "demo_console", name=account, password=password)
         for member_id, name, role, team in summary.members:
             say(ctx, "demo_member", member=member_id, name=name, role=role, team=team or "-")
