@@ -37,10 +37,10 @@ def world(tmp_path: Path) -> Iterator[tuple[Runtime, demo.DemoSummary]]:
     rt.close()
 
 
-def client(rt: Runtime) -> TestClient:
+def client(rt: Runtime, base_url: str = "http://127.0.0.1:8700") -> TestClient:
     app = create_app(rt)
     mount(app, rt)
-    return TestClient(app, base_url="http://127.0.0.1:8700")
+    return TestClient(app, base_url=base_url)
 
 
 def csrf_of(html: str) -> str:
@@ -217,3 +217,76 @@ def test_console_catalogs_have_the_same_keys_and_every_code() -> None:
     templates = "".join(p.read_text() for p in (CONSOLE / "templates").glob("*.html"))
     for key in re.findall(r't\("(console\.[a-z_.]+)"', templates):
         assert key.endswith((".", "_")) or key in en, key  # built in place: checked by rendering
+
+
+def test_retire_and_review_decisions_in_scope_are_done_and_audited(world) -> None:
+    rt, summary = world
+    from sync.server import admin
+
+    team = summary.teams["观海轩1栋邻里服务队"]
+    member = admin.create_member(rt, name="志愿者甲", role="volunteer", team_id=team)
+    notice = make_op(
+        "notice",
+        None,
+        set={"kind": "daily", "title": "t", "body": "b", "community_id": summary.community_id,
+             "published_at": "2022-04-01T00:00:00Z"},
+        current=None, clock=HybridClock(), device="d-mine", member=member,
+    )  # fmt: skip
+    with rt.db.write() as conn:
+        conn.execute(
+            devices.db.devices.insert().values(
+                device_id="d-mine", member_id=member, role="volunteer", team_id=team,
+                enrolled_at=1, last_counter=0, system=False,
+            )
+        )  # fmt: skip
+        phone = devices.load(conn, "d-mine")
+        assert phone is not None
+        rejected = [Rejection(notice.op_id, "op.forbidden_role", {})]
+        queue.keep(conn, rt.vault, phone, [notice], rejected, 5)
+    c = client(rt)
+    login(c, "coord")
+    assert 'id="device-d-mine"' in c.get("/console/devices").text
+    confirm = c.get("/console/devices/d-mine/retire")
+    assert confirm.status_code == 200 and 'id="confirm-form"' in confirm.text
+    r = c.post("/console/devices/d-mine/retire", data={"csrf": csrf_of(confirm.text)})
+    assert r.status_code == 200 and 'id="devices-done"' in r.text
+    again = c.post("/console/devices/d-mine/retire", data={"csrf": csrf_of(confirm.text)})
+    assert again.status_code == 409 and "console.retire_not_possible" in again.text
+    item = c.get("/console/review/1")
+    assert item.status_code == 200 and 'id="apply-form"' in item.text
+    r = c.post("/console/review/1/apply", data={"csrf": csrf_of(item.text), "note": "ok"})
+    assert r.status_code == 200 and 'id="review-decided"' in r.text and "coord" in r.text
+    with rt.db.read() as conn:
+        assert devices.load(conn, "d-mine").retired_at is not None  # type: ignore[union-attr]
+        decided = queue.get(conn, rt.vault, 1)
+        actions = [(e.who, e.action, e.target) for e in reversed(audit.listing(conn))]
+    assert decided.state == queue.APPLIED and decided.decided_by == "coord"
+    assert actions[-4:] == [
+        ("coord", "device.retire", "d-mine"),
+        ("coord", "review.view", "1"),
+        ("coord", "review.apply", "1"),
+        ("coord", "review.view", "1"),
+    ]
+
+
+def test_the_cookie_is_secure_when_the_public_url_is_https(tmp_path: Path) -> None:
+    from sync.server import config
+
+    settings = config.resolve(tmp_path / "s", None, "https://linli.example.org")
+    config.init_data_dir(settings, save_database=False)
+    rt = make_runtime(tmp_path / "s")
+    try:
+        users.add(rt, "admin1", "admin", [], password=PASSWORD, by="cli", now=1)
+        c = client(rt, "https://linli.example.org")
+        pre = csrf_of(c.get("/console/login").text)
+        r = c.post(
+            "/console/login",
+            data={"csrf": pre, "name": "admin1", "password": PASSWORD},
+            follow_redirects=False,
+        )
+        session_cookie = next(
+            v for v in r.headers.get_list("set-cookie") if v.startswith("linli_console=")
+        )
+        assert "Secure" in session_cookie and "HttpOnly" in session_cookie
+    finally:
+        rt.close()
