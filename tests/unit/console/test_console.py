@@ -290,3 +290,13 @@ def test_the_cookie_is_secure_when_the_public_url_is_https(tmp_path: Path) -> No
         assert "Secure" in session_cookie and "HttpOnly" in session_cookie
     finally:
         rt.close()
+
+
+def test_htmx_gets_the_fragment_and_a_browser_the_whole_page(world) -> None:
+    rt, _summary = world
+    c = client(rt)
+    login(c, "coord")
+    whole = c.get("/console/").text
+    part = c.get("/console/", headers={"HX-Request": "true"}).text
+    assert "<html" in whole and 'id="count-review"' in whole
+    assert "<html" not in part and 'id="count-review"' in part and "<nav" not in part
