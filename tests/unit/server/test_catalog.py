@@ -11,7 +11,9 @@ from sync.i18n import catalogs
 from sync.server.problems import STATUS
 
 SERVER = Path(__file__).resolve().parents[3] / "sync" / "server"
-RAISED = re.compile(r'(?:Error|Rejected|Damaged|LinliError)\(\s*"([a-z_]+\.[a-z_.]+)"')
+RAISED = re.compile(
+    r'(?:Error|Rejected|Damaged|Refused|Refusal|LinliError)\(\s*"([a-z_]+\.[a-z_.]+)"'
+)
 
 
 def raised_codes() -> set[str]:

@@ -3,10 +3,10 @@
 A re-import of a committee's file sets only the fields whose value in the file changed since
 that file was last imported into the community, so corrections volunteers made in the field are
 not overwritten by a stale file. The values are sealed under the data key like every record
-body. Only adds a table: nothing written at ``0003`` changes.
+body. Only adds a table: nothing written at ``0004`` changes.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-30
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | None = None
 depends_on: str | None = None
 
