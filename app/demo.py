@@ -6,7 +6,8 @@
 2. enrolls a volunteer and the team lead of the same team, each with the real
    :meth:`Device.enroll` into its own data dir (one folder per phone) with the demo PIN;
 3. runs one app process per phone (volunteer on :8550, team lead on :8551);
-4. prints the addresses, the PIN and a spare enrollment code for trying the first-run screen,
+4. prints the addresses, the PIN, the command centre's demo login (``/console``) and a spare
+   enrollment code for trying the first-run screen,
    and waits for Ctrl-C, then stops every child process.
 
 Ports come from ``LINLI_DEMO_SERVER_PORT`` / ``LINLI_DEMO_VOLUNTEER_PORT`` /
@@ -28,6 +29,7 @@ from pathlib import Path
 from app.i18n import tr_in
 from sync.domain.labels import label
 from sync.i18n import normalise
+from sync.server.demo import DEMO_ACCOUNT, DEMO_PASSWORD
 from sync.server.harness import HarnessError, PhoneProcess, ServerProcess, team_pair
 
 DEMO_PIN = "246810"
@@ -99,6 +101,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         say("ui.demo.ready", server=server.url, pin=DEMO_PIN)
         say("ui.demo.volunteer", url=phones[0].url, name=volunteer.name)
         say("ui.demo.lead", url=phones[1].url, name=lead.name)
+        say(
+            "ui.demo.console",
+            url=f"{server.url}/console/",
+            name=DEMO_ACCOUNT,
+            password=DEMO_PASSWORD,
+        )
         spare_dir = root / "spare"
         say(
             "ui.demo.spare",

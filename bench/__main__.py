@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-NAMES = ("store", "crash", "sync", "server", "faults", "app", "abuse")
+NAMES = ("store", "crash", "sync", "server", "faults", "app", "abuse", "importer")
 
 
 def main(argv: list[str]) -> int:

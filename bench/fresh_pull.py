@@ -4,6 +4,8 @@
   the team enrolls and pulls everything (the request record grows note by note on the phone).
 - ``fresh_pull_ops_per_s``: the team's scope holds ``ops`` more ops (notes spread over the team's
   requests); a fresh phone enrolls and pulls them all.
+- ``fresh_pull_*_round_trips``: the exchanges each pull took (a first pull asks for pages of
+  ``MAX_PULL_LIMIT`` ops; the server may end a page earlier at ``MAX_PULL_BYTES``).
 
 The fresh phone's store (and its PIN derivation) is made before the clock starts; the timed part
 is enrollment plus the engine's sync until nothing is left. The teammate's ops reach the server
@@ -63,8 +65,11 @@ def notes_on(mate: Phone, requests: Sequence[dict[str, Any]], count: int) -> lis
     return [add_note(requests[i % len(requests)], NOTE, **author) for i in range(count)]
 
 
-def timed_fresh_phone(server: LiveServer, member_id: str, directory: Path) -> tuple[float, int]:
-    """Seconds for a fresh phone of ``member_id`` to enroll and pull everything; ops received."""
+def timed_fresh_phone(
+    server: LiveServer, member_id: str, directory: Path
+) -> tuple[float, int, int]:
+    """Seconds for a fresh phone of ``member_id`` to enroll and pull everything; ops received;
+    round trips."""
     store = local_store(directory)  # PIN derivation: before the clock starts
     code = server.issue_code(member_id)
     started = time.perf_counter()
@@ -73,10 +78,9 @@ def timed_fresh_phone(server: LiveServer, member_id: str, directory: Path) -> tu
     try:
         summary = phone.sync_until_quiet()
         elapsed = time.perf_counter() - started
-        received = summary.received
     finally:
         phone.close()
-    return elapsed, received
+    return elapsed, summary.received, summary.round_trips
 
 
 def fresh_pulls(
@@ -88,17 +92,19 @@ def fresh_pulls(
         raise RuntimeError("the teammate's scope holds no request")
     out: dict[str, Any] = {}
     pushed = push_direct(server, mate, notes_on(mate, requests[:1], notes))
-    seconds, received = timed_fresh_phone(server, member_id, root / "fresh-notes")
+    seconds, received, trips = timed_fresh_phone(server, member_id, root / "fresh-notes")
     out.update(
         fresh_pull_notes=pushed,
         fresh_pull_notes_s=round(seconds, 3),
         fresh_pull_notes_received=received,
+        fresh_pull_notes_round_trips=trips,
     )
     push_direct(server, mate, notes_on(mate, requests, ops))
-    seconds, received = timed_fresh_phone(server, member_id, root / "fresh-ops")
+    seconds, received, trips = timed_fresh_phone(server, member_id, root / "fresh-ops")
     out.update(
         fresh_pull_ops=received,
         fresh_pull_ops_s=round(seconds, 3),
         fresh_pull_ops_per_s=round(received / seconds) if seconds else None,
+        fresh_pull_ops_round_trips=trips,
     )
     return out

@@ -249,7 +249,8 @@ def table(result: dict[str, Any]) -> str:
         ),
         (
             f"fresh pull, {result['fresh_pull_ops']} ops",
-            f"{result['fresh_pull_ops_per_s']} ops/s (target ≥ 5000)",
+            f"{result['fresh_pull_ops_per_s']} ops/s (target ≥ 5000), "
+            f"{result['fresh_pull_ops_round_trips']} round trips",
         ),
     ]
     width = max(len(k) for k, _ in rows)

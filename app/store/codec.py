@@ -15,7 +15,7 @@ from typing import Any
 
 from sync.domain.jsonlike import NotJson, plain
 
-__all__ = ["NotJson", "clone", "dumps", "loads", "plain"]
+__all__ = ["NotJson", "clone", "dumps", "fork", "loads", "plain"]
 
 _ATOMS = (str, int, float, bool, type(None))
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -28,6 +28,23 @@ def clone(value: Any) -> Any:
     if isinstance(value, list):
         return [v if type(v) in _ATOMS else clone(v) for v in value]
     return value
+
+
+def fork(doc: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a STORED document for a merge to change in place: a new dict whose dict and list
+    values are new containers too (one level down); everything deeper (a child of a list, a
+    nested value) is shared with ``doc``.
+
+    Stored documents are never changed in place (a change replaces the whole document), and a
+    merge only sets fields, the field clocks and whole child lists of the record it owns — so the
+    shared parts are never written through. Linear in the record's top-level size, not in its
+    whole tree: a request with thousands of notes costs one list copy, not thousands of dicts.
+    """
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        kind = type(value)
+        out[key] = list(value) if kind is list else dict(value) if kind is dict else value
+    return out
 
 
 def dumps(value: Any) -> bytes:

@@ -29,6 +29,7 @@ from app.store.journal import (
     Journal,
     State,
     create_journal,
+    encode_changes,
     journal_name,
     snapshot_name,
 )
@@ -252,7 +253,7 @@ class StoreEngine:
     def _commit(self, changes: Changes) -> None:
         """Make ``changes`` durable as one frame, then apply them. Caller holds the lock."""
         try:
-            payload = codec.dumps(changes)
+            payload = encode_changes(changes, self._stored, self._journal.fmt)
         except codec.NotJson as exc:
             raise ValidationError("store.not_json", reason=str(exc)) from exc
         self._journal.append(payload)
@@ -262,6 +263,10 @@ class StoreEngine:
         self._tables.apply(changes)
         if self._journal_too_big():
             self._start_compaction()
+
+    def _stored(self, table: str, key: str) -> dict[str, Any] | None:
+        """The committed document (what a journal splice builds on)."""
+        return self._tables.docs(table).get(key)
 
     def _write_head(self) -> None:
         """Record every live journal's frame count and chain in ``head.bin`` (lock held).

@@ -6,7 +6,7 @@ Each kind of file carries its own version; see ``docs/upgrades.md`` ("Phone stor
 file           version  how it is marked
 =============  =======  ================================================================
 ``key.json``   1, 2     the ``"v"`` field (2 adds the checksum and the v2 key-wrap binding)
-journal        1, 2     1: no header (frames from byte 0); 2: ``b"LLJRNL02"`` then frames
+journal        1, 2, 3  1: no header (frames from byte 0); 2, 3: ``b"LLJRNL0N"`` then frames
 snapshot       1        the magic ``b"LLSNAP02"`` (its two digits predate this numbering)
 ``head.bin``   1        the magic ``b"LLHEAD01"``
 =============  =======  ================================================================
@@ -24,7 +24,7 @@ import re
 from sync.errors import StoreError
 
 KEY_FORMAT = 2
-JOURNAL_FORMAT = 2
+JOURNAL_FORMAT = 3
 SNAPSHOT_FORMAT = 1
 HEAD_FORMAT = 1
 

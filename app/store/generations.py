@@ -29,12 +29,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.store import files
 from app.store.head import HEAD_FILE, Commitment, Entries, read_head
 from app.store.journal import (
+    SPLICE_FORMAT,
     Changes,
     JournalRead,
+    Lookup,
     State,
     decode_changes,
     journal_name,
@@ -160,9 +163,10 @@ def recover(
             read = read_journal(path, aead, store_id, gen, allow_torn_tail=last)
             _check_committed(read, path.name, _entry(head, gen))
             entries[gen] = (len(read.payloads), read.chains[-1])
+            stored = _lookup(state) if read.fmt >= SPLICE_FORMAT else None
             for seq, payload in enumerate(read.payloads):
                 where = f"{path.name} #{seq}"
-                changes = decode_changes(payload, where)
+                changes = decode_changes(payload, where, stored)
                 _check_changes(changes, where)
                 for table, key, doc in changes:
                     docs = state.setdefault(table, {})
@@ -201,6 +205,13 @@ def recover(
         active_format=read.fmt,
         head_counter=head.counter if head else 0,
     )
+
+
+def _lookup(state: State) -> Lookup:
+    def stored(table: str, key: str) -> dict[str, Any] | None:
+        return state.get(table, {}).get(key)
+
+    return stored
 
 
 def _entry(head: Commitment | None, gen: int) -> tuple[int, bytes] | None:

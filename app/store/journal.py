@@ -1,22 +1,31 @@
 """The append-only, encrypted journal (on-disk format, reader and writer).
 
-Journal ``journal-<gen>.log`` (format 2) is the header ``b"LLJRNL02"`` (written atomically when
+Journal ``journal-<gen>.log`` (format 3) is the header ``b"LLJRNL03"`` (written atomically when
 the journal is created) and then a sequence of frames, one per committed transaction::
 
     length (u32 BE) | check (u32 BE) | nonce (12) | AES-256-GCM ciphertext | tag (16)
 
 ``check`` is CRC-32 of the length bytes (xor a constant), so a damaged length is told apart from a
 frame cut short by a crash. The associated data of frame ``seq`` is
-``b"linli/journal/v2" || store id || gen (u64) || seq (u64)``: a frame moved to another position,
-another journal or another store fails authentication. Format 1 (before the header existed) is
-the same frames from byte 0 under ``b"linli/journal/v1"``; it is still read, and still appended
-to until the compaction started at open moves writers to a format-2 journal.
+``b"linli/journal/v3" || store id || gen (u64) || seq (u64)``: a frame moved to another position,
+another journal or another store fails authentication. Format 2 (header ``b"LLJRNL02"``, label
+``v2``) is the same without splices; format 1 (before the header existed) is the same frames
+from byte 0 under ``b"linli/journal/v1"``. Both are still read, and still appended to (in their
+own format) until the compaction started at open moves writers to a format-3 journal.
 
 Each frame also advances a running hash, the *chain* (:func:`app.store.head.chain_next`), which
 ``head.bin`` records with the frame count so that frames cut from the end are noticed.
 
 A frame's plaintext is the transaction's change set as compact UTF-8 JSON:
-``[[table, key, document or null], ...]`` (whole documents: replay never re-runs a merge).
+``[[table, key, document or null], ...]`` — physical, never a merge to re-run. Format 3 adds
+one more form of change, the *splice*, for a record that grew a long list (a request's notes):
+``[table, key, fields, {name: [[index, item], ...], ...}]`` says "the new document is ``fields``
+(where each ``name`` holds null, keeping the key order) with, for each ``name``, the document's
+list ``name`` as it stood before this change with each ``item`` inserted at ``index`` (positions
+in the new list, ascending)". It is written only when
+the new list is the old one (the very same item objects) with items inserted, so replay rebuilds
+exactly the document that was committed, while a page of pulled notes costs its new notes, not the
+whole record, in the journal (:func:`encode_changes`, :func:`decode_changes`).
 
 Reading a journal (:func:`read_journal`) drops only a torn tail: an incomplete last frame, a tail
 of zero bytes, or a last frame that fails authentication and ends exactly at the end of the file.
@@ -25,9 +34,11 @@ Anything else — a bad frame with data after it, a damaged header — is :class
 
 from __future__ import annotations
 
+import operator
 import os
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,13 +50,19 @@ from sync.errors import StoreDamaged, StoreWriteFailed
 
 _HEADER = struct.Struct(">II")
 _CHECK_XOR = 0x4C4C4A31
-_AADS = {1: b"linli/journal/v1", 2: b"linli/journal/v2"}
+_AADS = {1: b"linli/journal/v1", 2: b"linli/journal/v2", 3: b"linli/journal/v3"}
 _PREFIX = b"LLJRNL"
 HEADER = _PREFIX + b"%02d" % formats.JOURNAL_FORMAT
 MAX_FRAME = 256 * 1024 * 1024
+#: the first journal format that may hold splices
+SPLICE_FORMAT = 3
+#: a list shorter than this is written whole: a splice would save next to nothing
+SPLICE_MIN = 8
 
 Changes = list[tuple[str, str, dict[str, Any] | None]]
 State = dict[str, dict[str, dict[str, Any]]]
+#: ``(table, key) -> the stored document or None``: what a splice builds on
+Lookup = Callable[[str, str], dict[str, Any] | None]
 
 
 def journal_name(gen: int) -> str:
@@ -65,14 +82,19 @@ def frame_aad(store_id: bytes, gen: int, seq: int, fmt: int = formats.JOURNAL_FO
 
 
 def encode_frame(
-    aead: Aead, store_id: bytes, gen: int, seq: int, payload: bytes, fmt: int = 2
+    aead: Aead,
+    store_id: bytes,
+    gen: int,
+    seq: int,
+    payload: bytes,
+    fmt: int = formats.JOURNAL_FORMAT,
 ) -> bytes:
     body = aead.seal(payload, frame_aad(store_id, gen, seq, fmt))
     return _HEADER.pack(len(body), _check(len(body))) + body
 
 
 def create_journal(path: Path) -> None:
-    """A new, empty format-2 journal: its header is in place before anyone can append."""
+    """A new, empty journal of today's format: its header is in place before anyone can append."""
     files.atomic_write(path, HEADER)
 
 
@@ -87,9 +109,9 @@ def journal_format(data: bytes, name: str) -> tuple[int, int]:
         return 1, 0
     if version > formats.JOURNAL_FORMAT:
         raise formats.too_new(name, version, formats.JOURNAL_FORMAT)
-    if version != 2:
+    if version < 2:
         raise StoreDamaged(what=name)
-    return 2, len(HEADER)
+    return version, len(HEADER)
 
 
 @dataclass
@@ -148,17 +170,103 @@ def read_journal(
     return out
 
 
-def decode_changes(payload: bytes, where: str) -> Changes:
+def _splice(old: list[Any], new: list[Any]) -> list[list[Any]] | None:
+    """``[[index, item], ...]`` that turn ``old`` into ``new`` by insertions only, or None when
+    ``new`` is not ``old`` with items inserted, or when most of it is new. Kept items must be the
+    very same objects (a merge's new list shares the old one's children): equal is not enough,
+    since ``1 == 1.0 == True`` would let replay bring back the old value of another type."""
+    m, n = len(old), len(new)
+    if n < m or n - m > n // 2:
+        return None
+    if all(map(operator.is_, new[:m], old)):  # appended at the end (C speed): the common case
+        return [[j, new[j]] for j in range(m, n)]
+    out: list[list[Any]] = []
+    i = 0
+    for j, item in enumerate(new):
+        if i < m and item is old[i]:
+            i += 1
+        else:
+            out.append([j, item])
+    return out if i == m else None
+
+
+def encode_changes(changes: Changes, stored: Lookup, fmt: int = formats.JOURNAL_FORMAT) -> bytes:
+    """A frame's plaintext for ``changes``; ``stored`` gives each document as it stands before
+    them (the tables). From format 3 a document whose long lists only gained items is written as a
+    splice (see the module's docstring); older formats get whole documents."""
+    if fmt < SPLICE_FORMAT:
+        return codec.dumps(changes)
+    entries: list[list[Any]] = []
+    written: dict[tuple[str, str], dict[str, Any] | None] = {}  # earlier in this frame
+    for table, key, doc in changes:
+        slot = (table, key)
+        old = written[slot] if slot in written else stored(table, key)
+        written[slot] = doc
+        if doc is None or old is None:
+            entries.append([table, key, doc])
+            continue
+        splices: dict[str, list[list[Any]]] = {}
+        for name, value in doc.items():
+            prev = old.get(name)
+            if type(value) is list and type(prev) is list and len(prev) >= SPLICE_MIN:
+                splice = _splice(prev, value)
+                if splice is not None:
+                    splices[name] = splice
+        if splices:  # a spliced list's place in ``fields`` holds null (the key order stays)
+            fields = {name: None if name in splices else value for name, value in doc.items()}
+            entries.append([table, key, fields, splices])
+        else:
+            entries.append([table, key, doc])
+    return codec.dumps(entries)
+
+
+def _spliced(old: Any, fields: Any, splices: Any) -> dict[str, Any]:
+    """The document a splice entry describes, built on ``old``; ValueError if it cannot be."""
+    if not isinstance(old, dict) or not isinstance(fields, dict) or not isinstance(splices, dict):
+        raise ValueError("bad splice")
+    doc = dict(fields)
+    for name, inserts in splices.items():
+        prev = old.get(name)
+        if doc.get(name, 0) is not None or not isinstance(prev, list):
+            raise ValueError("bad splice")
+        if not isinstance(inserts, list):
+            raise ValueError("bad splice")
+        items = list(prev)
+        last = -1
+        for insert in inserts:
+            index, item = insert  # ValueError/TypeError unless a pair
+            if type(index) is not int or not last < index <= len(items):
+                raise ValueError("bad splice index")
+            items.insert(index, item)
+            last = index
+        doc[name] = items
+    return doc
+
+
+def decode_changes(payload: bytes, where: str, stored: Lookup | None = None) -> Changes:
+    """The whole-document change set of a frame. Splices (format 3: pass ``stored``, the
+    documents as they stood before the frame) are resolved; without ``stored`` one is damage."""
     try:
         raw = codec.loads(payload)
         if not isinstance(raw, list):
             raise ValueError("frame is not a list")
         changes: Changes = []
-        for table, key, doc in raw:
+        written: dict[tuple[str, str], dict[str, Any] | None] = {}
+        for entry in raw:
+            if not isinstance(entry, list) or len(entry) not in (3, 4):
+                raise ValueError("bad change")
+            table, key, doc = entry[0], entry[1], entry[2]
             if not isinstance(table, str) or not isinstance(key, str):
                 raise ValueError("bad change")
+            if len(entry) == 4:
+                if stored is None:
+                    raise ValueError("splice in a journal without splices")
+                slot = (table, key)
+                old = written[slot] if slot in written else stored(table, key)
+                doc = _spliced(old, doc, entry[3])
             if doc is not None and not isinstance(doc, dict):
                 raise ValueError("bad document")
+            written[(table, key)] = doc
             changes.append((table, key, doc))
     except (ValueError, TypeError) as exc:
         raise StoreDamaged(what=where) from exc

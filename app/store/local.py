@@ -103,8 +103,9 @@ class LocalStore(StoreEngine):
                 current: dict[str, Any] | None = owned[slot]
             else:
                 stored = before[slot] = self._tables.docs(op.kind).get(op.entity_id)
-                # our own copy, so the stored dict is never touched (plain: JSON all the way)
-                current = codec.plain(stored) if stored is not None else None
+                # our own copy, so the stored dict is never touched (children stay shared: a
+                # merge replaces child lists and never changes a stored child)
+                current = codec.fork(stored) if stored is not None else None
             try:
                 owned[slot] = merger.apply(current, op)
             except codec.NotJson as exc:

@@ -159,7 +159,10 @@ class ShiftViewModel(FieldListViewModel):
         if self.scope == TEAM:
             team = self.device.team_id
             return team is None or assignment.get("team_id") == team
-        return assignment.get("assignee_id") == self.device.member_id
+        holder = assignment.get("assignee_id")
+        if holder is None:  # the team's pool: any member may take it (the first visit does)
+            return assignment.get("team_id") == self.device.team_id
+        return holder == self.device.member_id
 
     def refresh(self) -> None:
         if self.device.store is None:

@@ -143,6 +143,7 @@ class SyncEngine:
         priority_batch_size: int = PRIORITY_BATCH_SIZE,
         single_trip_bytes: int = SINGLE_TRIP_JSON_BYTES,
         pull_limit: int = protocol.DEFAULT_PULL_LIMIT,
+        first_pull_limit: int = protocol.MAX_PULL_LIMIT,
         max_round_trips: int = 100,
         clock: Callable[[], int] = protocol.now_ms,
         app_version: str = "unknown",
@@ -154,6 +155,9 @@ class SyncEngine:
         self.priority_batch_size = priority_batch_size
         self.single_trip_bytes = single_trip_bytes
         self.pull_limit = pull_limit
+        #: the page size of a first pull (no cursor yet): the whole scope is coming, so fewer,
+        #: larger pages (the server caps them at ``MAX_PULL_LIMIT`` and ``MAX_PULL_BYTES``)
+        self.first_pull_limit = first_pull_limit
         self.max_round_trips = max_round_trips
         self._clock = clock
         #: reported with every sync, with the domain schema and the pending count
@@ -223,6 +227,7 @@ class _Run:
         self.total = 0
         self.planned = 0
         self.requeued = False
+        self.first_pull = False
 
     def run(self) -> SyncSummary:
         inflight = _InFlight.from_meta(self.outbox.get_meta(META_INFLIGHT))
@@ -233,7 +238,7 @@ class _Run:
         self.planned = max(1, len(batches) + (1 if inflight else 0))
         # a first pull (no cursor yet) runs to the end of the scope, however many pages: a
         # phone cut short would work with part of its area; the cap is for ordinary syncs
-        first_pull = self.outbox.cursor() is None
+        first_pull = self.first_pull = self.outbox.cursor() is None
         more = False
         if inflight:
             ops = [op for op in pending if op.op_id in resend_ids]
@@ -288,14 +293,16 @@ class _Run:
         ident = self.identity
         phase = "sending" if batch.ops else "pulling"
         self._report(phase, self.summary.round_trips / (self.planned + 1))
-        limit = PRIORITY_PULL_LIMIT if batch.priority else self.engine.pull_limit
+        limit = self.engine.first_pull_limit if self.first_pull else self.engine.pull_limit
+        if batch.priority:
+            limit = min(limit, PRIORITY_PULL_LIMIT)
         req = protocol.SyncRequest(
             ident.device_id,
             inflight.batch_id,
             inflight.counter,
             batch.ops,
             self.outbox.cursor(),
-            min(limit, self.engine.pull_limit),
+            limit,
             batch.priority,
             client=protocol.ClientReport(
                 self.engine.app_version[:40] or "unknown",

@@ -19,6 +19,12 @@ CARE_FLAGS: Final = (
     "pregnant",
     "chronic_illness",
     "child_without_guardian",
+    # schema 3: the categories residential committees keep
+    "very_old",
+    "scheduled_treatment",
+    "mental_illness",
+    "hardship",
+    "left_behind_child",
     "other",
 )
 TEAM_KINDS: Final = ("neighbour_service", "three_person", "targeted_service")

@@ -34,8 +34,11 @@ _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 
 #: The domain schema version ops are made with (``Op.schema``). Raise it whenever a field, child
 #: field, kind or enum value is added (``docs/upgrades.md``, "The evolution contract"):
-#: 1 — launch; 2 — a visit carries its own ``result``.
-SCHEMA_VERSION: Final = 2
+#: 1 — launch; 2 — a visit carries its own ``result``; 3 — the key-care categories committees keep
+#: (``care_flag``: very_old, scheduled_treatment, mental_illness, hardship, left_behind_child) and
+#: a resident's ``care_other`` (the original text of a category that is none of them).
+SCHEMA_VERSION: Final = 3
+CARE_OTHER_MAX: Final = 100
 
 NAME_MAX: Final = 50
 TITLE_MAX: Final = 100
@@ -178,6 +181,7 @@ RESIDENT_KIND = _kind(
         "age_band": enum("age_band"),
         "care_flags": enum_set("care_flag"),
         "care_note": _NOTE,
+        "care_other": text(CARE_OTHER_MAX),
     },
     ("household_id", "name"),
     defaults=MappingProxyType({"care_flags": ()}),

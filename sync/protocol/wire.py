@@ -25,7 +25,13 @@ MAX_PAYLOAD_BYTES: Final = 32 * 1024 * 1024
 MAX_HEADER_BYTES: Final = 1024
 MAX_OPS_PER_REQUEST: Final = 2000
 DEFAULT_PULL_LIMIT: Final = 1000
-MAX_PULL_LIMIT: Final = 5000
+#: the most entries one page may hold (a phone's first pull asks for this many)
+MAX_PULL_LIMIT: Final = 10_000
+#: the most op JSON one page may hold (UTF-8 bytes, before compression): the server ends a page
+#: early rather than pass it, so a sealed answer stays under :data:`MAX_BODY_BYTES` even if it
+#: does not compress at all (zlib adds ~0.03 % then; acks, rejections and the receipt of a
+#: ``MAX_OPS_PER_REQUEST`` batch add well under 0.5 MiB)
+MAX_PULL_BYTES: Final = 3 * 1024 * 1024
 REQUEST_INFO: Final = b"linli sync v1 request"
 RESPONSE_INFO: Final = b"linli sync v1 response"
 RECEIPT_CONTEXT: Final = b"linli receipt v1\x00"

@@ -8,7 +8,7 @@
 - :mod:`.pull` — the scoped, cursor-based pull;
 - :mod:`.service` — a sync request end to end; :mod:`.enrollment` — one-time codes and devices;
 - :mod:`.api` — the HTTP routes; :mod:`.cli` — ``python -m sync.server``;
-- :mod:`.admin`, :mod:`.households_csv`, :mod:`.demo` — server-authored data.
+- :mod:`.admin`, :mod:`.importing`, :mod:`.demo` — server-authored data.
 
 See ``docs/server.md``.
 """

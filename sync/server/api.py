@@ -17,13 +17,17 @@ refusal sent before the body was read closes the connection. Text that can never
 only a real fault yields 5xx.
 
 ``create_app_from_env`` is the factory uvicorn workers import (``LINLI_DATA_DIR``,
-``LINLI_DATABASE_URL`` name the server).
+``LINLI_DATABASE_URL`` name the server). It also mounts the apps installed under the entry-point
+group :data:`MOUNT_GROUP` (the command centre at ``/console``: ``console.app:mount``), each a
+function ``mount(app, runtime)``, unless ``LINLI_MOUNTS=0`` (``serve --no-console``). ``sync``
+never imports those packages; they find this app through the entry point.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+from importlib.metadata import entry_points
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -222,7 +226,26 @@ def create_app(rt: Runtime, bounds: limits.Limits | None = None) -> FastAPI:
     return app
 
 
+#: the entry-point group of apps ``serve`` mounts beside the sync API (``mount(app, runtime)``)
+MOUNT_GROUP = "linli.server.mounts"
+#: ``0`` turns the mounted apps off (``serve --no-console``)
+ENV_MOUNTS = "LINLI_MOUNTS"
+
+
+def mount_extensions(app: FastAPI, rt: Runtime) -> list[str]:
+    """Mount every installed app of :data:`MOUNT_GROUP`; their names."""
+    mounted = []
+    for entry in sorted(entry_points(group=MOUNT_GROUP), key=lambda e: e.name):
+        entry.load()(app, rt)
+        mounted.append(entry.name)
+    return mounted
+
+
 def create_app_from_env() -> FastAPI:
     logs.setup()
     settings = config.resolve()
-    return create_app(Runtime.open(settings))
+    rt = Runtime.open(settings)
+    app = create_app(rt)
+    if os.environ.get(ENV_MOUNTS, "1") != "0":
+        mount_extensions(app, rt)
+    return app

@@ -12,7 +12,10 @@ Tables (every body that may hold resident data is a :mod:`vault` blob):
   ``batches`` (each processed batch's stored answer), ``counters`` (``head`` = last seq,
   ``places`` = version of the place tree), ``meta``;
 - ``review`` — every op from a device that the server refused for good, kept (its body sealed)
-  until an operator applies or dismisses it (:mod:`.review`).
+  until an operator applies or dismisses it (:mod:`.review`);
+- ``console_users``, ``console_sessions``, ``console_attempts`` — the command centre's accounts,
+  server-side sessions and failed logins (:mod:`.accounts`); ``audit_log`` — the hash-chained,
+  append-only record of who saw and changed what (:mod:`.audit`).
 
 Ordering: every transaction that appends to ``feed`` is a *write* transaction, and write
 transactions are serialized — on SQLite by an exclusive ``flock`` on ``<db>.writelock`` (a
@@ -172,6 +175,18 @@ batches = Table(
     Column("response", LargeBinary, nullable=False),
 )
 
+#: the values a households file last gave each household and resident, per community (sealed
+#: JSON), so a re-import sets only what changed in the file (``sync.server.importing``)
+import_values = Table(
+    "import_values",
+    metadata,
+    Column("community_id", String(ID), primary_key=True),
+    Column("entity_id", String(ID), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
 
 review = Table(
     "review",
@@ -193,6 +208,58 @@ review = Table(
     Column("applied_op", String(ID)),
     Index("ix_review_state", "state", "id"),
     Index("ux_review_device_op", "device", "op_id", unique=True),
+)
+
+
+# -- the command centre (migration 0004; services in .accounts and .audit) -----------------
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(20), nullable=False),
+    Column("scope", Text, nullable=False),  # JSON list of place ids; [] = the whole operation
+    Column("password_hash", Text, nullable=False),
+    Column("totp", LargeBinary),  # the TOTP secret, sealed (aad ``totp:<name>``)
+    Column("totp_step", BigInteger),  # the last time step a code was accepted for (no replay)
+    Column("must_change", Boolean, nullable=False, default=False),  # after a one-time password
+    Column("created_at", BigInteger, nullable=False),
+    Column("changed_at", BigInteger, nullable=False),
+    Column("disabled_at", BigInteger),
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # sha256 of the cookie's token
+    Column("user_name", String(64), nullable=False, index=True),
+    Column("stage", String(10), nullable=False),  # "totp" (password done) or "ok"
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("seen_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+)
+
+console_attempts = Table(
+    "console_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(ID), nullable=False),  # "u:<name>" or "a:<address>"
+    Column("at", BigInteger, nullable=False),
+    Index("ix_console_attempts_key_at", "key", "at"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", BigInteger, nullable=False),
+    Column("who", String(ID), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(ID), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_log_action", "action", "id"),
 )
 
 

@@ -6,6 +6,8 @@ units × 10 floors × 2 rooms = 120 households, 1–4 residents each (key-care p
 whole community), a coordinator, leads and volunteers, assignments of several types, residents'
 requests, notices (one a rumour rebuttal) and a contact directory. Every name, phone number and
 address is invented; a fixed seed makes the same data each time. Seeding twice is refused.
+:func:`console_account` adds the command centre's demo coordinator (:data:`DEMO_ACCOUNT`, scoped
+to the community, with the published password :data:`DEMO_PASSWORD`: a demo server only).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from sync.server.admin import Author, write
 from sync.server.runtime import Runtime
 
 SEED = 20220401
+#: the demo server's command-centre login (printed by ``demo`` and ``make demo``)
+DEMO_ACCOUNT = "demo"
+DEMO_PASSWORD = "linli-demo-2022"
 SURNAMES = "张王李赵刘陈杨黄周吴徐孙朱马胡郭林何高罗"
 GIVEN = (
     "秀英", "建国", "桂兰", "志强", "玉梅", "国华", "淑珍", "海涛", "丽娟", "德胜",
@@ -261,3 +266,15 @@ def seed(rt: Runtime) -> DemoSummary:
         return summary
 
     return write(rt, build)[0]
+
+
+def console_account(rt: Runtime, community_id: str) -> tuple[str, str]:
+    """The demo coordinator of ``community_id`` for the command centre; its name and password."""
+    from sync.protocol import now_ms
+    from sync.server.accounts import users
+
+    users.add(
+        rt, DEMO_ACCOUNT, users.COORDINATOR, [community_id],
+        password=DEMO_PASSWORD, by="demo", now=now_ms(),
+    )  # fmt: skip
+    return DEMO_ACCOUNT, DEMO_PASSWORD

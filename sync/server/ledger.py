@@ -173,6 +173,7 @@ class Ledger:
             for op_id, device in rows:
                 out.setdefault(op_id, (device, set()))[1].update(keys)
 
+        moved: list[tuple[str, set[str]]] = []  # households in a new place: their keys added
         for kind, entity_id in sorted(final):
             before = start.refs(kind, entity_id) or {}
             after = world.refs(kind, entity_id) or {}
@@ -185,7 +186,11 @@ class Ledger:
             if kind == "household" and before.get("place_id") != after.get("place_id"):
                 added = household_keys(world, entity_id) - household_keys(start, entity_id)
                 if added:
-                    feed_again(self._ops_of(conn, self._dependants(conn, entity_id)), added)
+                    moved.append((entity_id, added))
+        dependants = self._dependants(conn, [household for household, _ in moved])
+        for household, added in moved:
+            if household in dependants:
+                feed_again(self._ops_of(conn, dependants[household]), added)
         return out
 
     def _ops_of(self, conn: Connection, entities: list[Key]) -> list[Any]:
@@ -200,13 +205,20 @@ class Ledger:
             )
         return rows
 
-    def _dependants(self, conn: Connection, household_id: str) -> list[Key]:
-        rows = conn.execute(
-            select(db.records.c.kind, db.records.c.entity_id).where(
-                db.records.c.parent_ref == household_id, db.records.c.kind.in_(DEPENDANTS)
+    def _dependants(self, conn: Connection, household_ids: list[str]) -> dict[str, list[Key]]:
+        """The residents, requests and assignments of each household (one query per chunk of
+        households: an import creates thousands, almost all without any yet)."""
+        t = db.records
+        out: dict[str, list[Key]] = {}
+        for part in chunks(household_ids):
+            rows = conn.execute(
+                select(t.c.parent_ref, t.c.kind, t.c.entity_id).where(
+                    db.in_list(conn, t.c.parent_ref, part), t.c.kind.in_(DEPENDANTS)
+                )
             )
-        )
-        return [(r.kind, r.entity_id) for r in rows]
+            for r in rows:
+                out.setdefault(r.parent_ref, []).append((r.kind, r.entity_id))
+        return out
 
     def _write(
         self,

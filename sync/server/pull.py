@@ -8,7 +8,8 @@ beyond ``head`` starts again from 0; ops are idempotent, so a device merges repe
 ``seq <= head`` is committed by then and a page never skips an entry that commits late. Per scope
 key, one index range scan of ``feed_scopes`` (``scope_key, seq``) with a limit; the union of those
 gives the page. The device's own ops are left out of the page (it has them) but the cursor moves
-past them.
+past them. A page also ends before its op JSON passes ``MAX_PULL_BYTES`` (after its first op), so
+the sealed answer stays under the body limit however large ``limit`` is.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select, union_all
 
+from sync.domain.jsonlike import canonical_json
 from sync.ops import Op
+from sync.protocol.wire import MAX_PULL_BYTES
 from sync.server import db
 from sync.server.state import OpCache, chunks, op_aad
 from sync.server.vault import Vault
@@ -67,6 +70,11 @@ def page_seqs(
     return list(conn.execute(q).scalars())
 
 
+def wire_size(op: Op) -> int:
+    """The bytes of ``op``'s JSON in an answer (what the vault sealed: the same length)."""
+    return len(canonical_json(op.to_dict()))
+
+
 def pull(
     conn: Connection,
     vault: Vault,
@@ -78,8 +86,12 @@ def pull(
     device_id: str,
     cursor: str | None,
     limit: int,
+    max_bytes: int = MAX_PULL_BYTES,
 ) -> Page:
-    """One page of changes for a device (``keys=None``: a coordinator, everything).
+    """One page of changes for a device (``keys=None``: a coordinator, everything): at most
+    ``limit`` feed entries and — past its first op — at most ``max_bytes`` of op JSON; a page
+    ended by the bytes ends just before the op that did not fit (``more``, and the cursor lets
+    the next page start with it).
 
     ``head`` must have been read in this transaction before anything else."""
     after = parse_cursor(cursor, epoch)
@@ -94,19 +106,23 @@ def pull(
     ops: list[Op] = []
     seen: set[str] = set()
     cache = cache or OpCache(0)
+    budget = max_bytes
     for part in chunks(seqs, 500):
         rows = conn.execute(
             select(db.feed.c.seq, db.feed.c.op_id)
             .where(db.in_list(conn, db.feed.c.seq, part), db.feed.c.device != device_id)
             .order_by(db.feed.c.seq)
         ).all()
-        wanted: list[str] = []
+        wanted: list[tuple[int, str]] = []
         for row in rows:  # an op fed again (moved scope) may appear twice: send it once
             if row.op_id not in seen:
                 seen.add(row.op_id)
-                wanted.append(row.op_id)
-        found = {op_id: op for op_id in wanted if (op := cache.get(op_id)) is not None}
-        missing = [op_id for op_id in wanted if op_id not in found]
+                wanted.append((row.seq, row.op_id))
+        found: dict[str, tuple[Op, int | None]] = {}
+        for _seq, op_id in wanted:
+            if (hit := cache.get_sized(op_id)) is not None:
+                found[op_id] = hit
+        missing = [op_id for _seq, op_id in wanted if op_id not in found]
         if missing:
             bodies = conn.execute(
                 select(db.ops.c.op_id, db.ops.c.body).where(
@@ -115,7 +131,16 @@ def pull(
             )
             for row in bodies:
                 op = Op.from_dict(vault.open(row.body, op_aad(row.op_id)))
-                cache.put(op)
-                found[op.op_id] = op
-        ops.extend(found[op_id] for op_id in wanted)
+                size = vault.plain_size(row.body)
+                cache.put(op, size)
+                found[op.op_id] = (op, size)
+        for seq, op_id in wanted:
+            op, known = found[op_id]
+            size = wire_size(op) if known is None else known
+            if known is None:
+                cache.put(op, size)
+            if ops and size > budget:  # the page is full: the next one starts with this op
+                return Page(ops, format_cursor(seq - 1, epoch), True)
+            budget -= size + 1  # and the comma
+            ops.append(op)
     return Page(ops, format_cursor(last, epoch), more)

@@ -31,24 +31,33 @@ def chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
 
 
 class OpCache:
-    """Recently written or read ops by id, decoded (ops never change once stored), per process.
-    Teammates pull the same ops; this saves decrypting and parsing them again for each."""
+    """Recently written or read ops by id, decoded (ops never change once stored), per process,
+    with the size of each op's wire JSON once known (a pull's page is bounded in bytes).
+    Teammates pull the same ops; this saves decrypting and parsing them again for each.
+    Holds at most ``size`` ops (least recently used go first)."""
 
     def __init__(self, size: int = 20_000) -> None:
         self._size = size
         self._lock = threading.Lock()
-        self._ops: OrderedDict[str, Op] = OrderedDict()
+        self._ops: OrderedDict[str, tuple[Op, int | None]] = OrderedDict()
 
     def get(self, op_id: str) -> Op | None:
-        with self._lock:
-            op = self._ops.get(op_id)
-            if op is not None:
-                self._ops.move_to_end(op_id)
-            return op
+        found = self.get_sized(op_id)
+        return None if found is None else found[0]
 
-    def put(self, op: Op) -> None:
+    def get_sized(self, op_id: str) -> tuple[Op, int | None] | None:
+        """The op and the bytes of its wire JSON (None if not known yet)."""
         with self._lock:
-            self._ops[op.op_id] = op
+            found = self._ops.get(op_id)
+            if found is not None:
+                self._ops.move_to_end(op_id)
+            return found
+
+    def put(self, op: Op, size: int | None = None) -> None:
+        with self._lock:
+            if size is None and (known := self._ops.get(op.op_id)) is not None:
+                size = known[1]
+            self._ops[op.op_id] = (op, size)
             self._ops.move_to_end(op.op_id)
             while len(self._ops) > self._size:
                 self._ops.popitem(last=False)

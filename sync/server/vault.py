@@ -14,7 +14,7 @@ import hmac
 import json
 from typing import Any
 
-from sync.crypto.symmetric import Aead, AuthenticationFailed
+from sync.crypto.symmetric import OVERHEAD, Aead, AuthenticationFailed
 from sync.errors import StoreDamaged
 
 
@@ -38,6 +38,11 @@ class Vault:
     def seal(self, value: Any, aad: str) -> bytes:
         raw = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
         return self._aead.seal(raw, aad.encode())
+
+    @staticmethod
+    def plain_size(blob: bytes) -> int:
+        """The bytes of the JSON sealed in ``blob`` (known without opening it)."""
+        return len(blob) - OVERHEAD
 
     def open(self, blob: bytes, aad: str) -> Any:
         try:

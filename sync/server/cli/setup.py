@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from importlib.metadata import entry_points
 from typing import Any
 
 import click
@@ -76,6 +77,7 @@ def register(group: click.Group, lang: str) -> None:
     )
     @click.option("--header-timeout", type=float, default=None, help=h("header_timeout"))
     @click.option("--keep-alive", type=int, default=None, help=h("keep_alive"))
+    @click.option("--no-console", is_flag=True, help=h("no_console"))
     @global_options(lang)
     @click.pass_context
     def serve(
@@ -87,14 +89,16 @@ def register(group: click.Group, lang: str) -> None:
         body_budget_mib: int | None,
         header_timeout: float | None,
         keep_alive: int | None,
+        no_console: bool,
     ) -> None:
-        from sync.server import serving
+        from sync.server import api, serving
 
         chosen = settings(ctx)
         with Runtime.open(chosen):  # fail early, with a clear message, if not initialised
             pass
         os.environ[config.ENV_DATA_DIR] = str(chosen.data_dir)
         os.environ[config.ENV_DATABASE] = chosen.database_url
+        os.environ[api.ENV_MOUNTS] = "0" if no_console else "1"
         given: dict[str, Any] = {
             "max_connections": max_connections,
             "body_budget_bytes": None if body_budget_mib is None else body_budget_mib * MIB,
@@ -104,14 +108,19 @@ def register(group: click.Group, lang: str) -> None:
         # options override LINLI_LIMIT_* variables, which override the defaults
         limits = replace(Limits.from_env(), **{k: v for k, v in given.items() if v is not None})
         say(ctx, "serving", host=host, port=port, workers=workers)
+        if not no_console and any(entry_points(group=api.MOUNT_GROUP)):
+            say(ctx, "console_at", host=host, port=port)
         serving.run_server(host, port, workers, limits)
 
     @group.command("demo", help=h("demo"), short_help=h("demo"))
     @global_options(lang)
     @click.pass_context
     def seed_demo(ctx: click.Context) -> None:
-        summary = demo.seed(runtime(ctx))
+        rt = runtime(ctx)
+        summary = demo.seed(rt)
         counts = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.counts.items()))
         say(ctx, "demo_seeded", counts=counts, community=summary.community_id)
+        account, password = demo.console_account(rt, summary.community_id)
+        say(ctx, "demo_console", name=account, password=password)
         for member_id, name, role, team in summary.members:
             say(ctx, "demo_member", member=member_id, name=name, role=role, team=team or "-")

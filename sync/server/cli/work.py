@@ -1,7 +1,9 @@
-"""``import-households``, ``team create``, ``assign`` and ``notice``: the district's data."""
+"""``import-households`` (:mod:`sync.server.importing`), ``team create``, ``assign`` and ``notice``:
+the district's data."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -9,8 +11,9 @@ import click
 from sync.domain.enums import ASSIGNMENT_TYPES, NOTICE_KINDS, PRIORITIES, TARGET_KINDS, TEAM_KINDS
 from sync.domain.times import now_iso
 from sync.i18n import t
-from sync.server import admin, households_csv, localtime
-from sync.server.cli.base import Group, global_options, runtime, say, zone
+from sync.server import admin, importing, localtime
+from sync.server.cli.base import Group, global_options, runtime, say, text, zone
+from sync.server.cli.preview import decisions, show_preview
 from sync.server.names import Directory
 
 
@@ -18,25 +21,48 @@ def register(group: click.Group, lang: str) -> None:
     def h(key: str) -> str:
         return t(f"server.cli.help.{key}", lang)
 
-    @group.command(
-        "import-households", help=f"{h('import_long')}\n\nCSV: {h('csv')}", short_help=h("import")
-    )
-    @click.argument("csv", type=click.Path(path_type=Path), metavar="CSV")
+    @group.command("import-households", help=h("import_long"), short_help=h("import"))
+    @click.argument("file", type=click.Path(path_type=Path), metavar="FILE")
     @click.option("--community", required=True, help=h("community"))
+    @click.option("--map", "maps", multiple=True, metavar="列名=FIELD", help=h("map"))
+    @click.option("--sheet", help=h("sheet"))
+    @click.option("--decide", multiple=True, metavar="LINE=ID|new", help=h("decide"))
+    @click.option("--dry-run", is_flag=True, help=h("dry_run"))
+    @click.option("--skip-bad-rows", is_flag=True, help=h("skip_bad_rows"))
     @global_options(lang)
     @click.pass_context
-    def import_households(ctx: click.Context, csv: Path, community: str) -> None:
+    def import_households(
+        ctx: click.Context,
+        file: Path,
+        community: str,
+        maps: tuple[str, ...],
+        sheet: str | None,
+        decide: tuple[str, ...],
+        dry_run: bool,
+        skip_bad_rows: bool,
+    ) -> None:
         rt = runtime(ctx)
         community_id = Directory(rt).place(community)
-        result = households_csv.import_households(rt, csv, community_id)
-        say(
-            ctx,
-            "imported",
-            households=result.households,
-            residents=result.residents,
-            places=result.places,
-            skipped=result.skipped_residents,
+        mapping = importing.parse_overrides(maps)
+        source = importing.from_path(file)
+        preview = importing.preview(
+            rt, source, community_id, mapping=mapping, sheet=sheet, decisions=decisions(decide)
         )
+        show_preview(ctx, preview)
+        if dry_run:
+            say(ctx, "import.dry_run")
+            return
+        if not preview.plan:
+            say(ctx, "import.nothing")
+            return
+        live = sys.stdout.isatty()
+
+        def progress(p: importing.Progress) -> None:
+            line = text(ctx, "import.progress", done=p.done, total=p.total)
+            click.echo(("\r" + line) if live else line, nl=not live or p.done == p.total)
+
+        result = importing.commit(rt, preview, skip_bad_rows=skip_bad_rows, progress=progress)
+        say(ctx, "import.done", ops=result.ops, chunks=result.chunks, skipped=result.skipped_lines)
 
     @group.group("team", cls=Group, help=h("team_group"), short_help=h("team_group"))
     def team() -> None:

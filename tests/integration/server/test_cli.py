@@ -5,42 +5,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from pathlib import Path
 
 from tests.integration.server.conftest import Backend, Phone, ServerProcess, enrolled, phone_record
-
-
-def test_import_households_is_atomic_and_devices_pull_the_result(
-    backend: Backend, server: ServerProcess, tmp_path: Path
-) -> None:
-    world, (coordinator,) = enrolled(backend, server.url, "coordinator")
-    before = backend.fingerprint()
-    bad = tmp_path / "bad.csv"
-    bad.write_text(
-        "building,unit,room,name,resident_phone\n"
-        "5栋,1单元,301,周淑珍,13800000021\n"
-        "5栋,1单元,302,吴德胜,138-not-a-phone\n",
-        encoding="utf-8",
-    )
-    done = backend.cli("import-households", str(bad), "--community", world.community, check=False)
-    assert done.returncode == 2
-    assert "Line 3" in done.stderr and "resident_phone" in done.stderr
-    assert backend.fingerprint() == before
-    good = tmp_path / "good.csv"
-    good.write_text(
-        "building,unit,room,phone,name,age_band,care_flags\n"
-        "5栋,1单元,301,13800000022,周淑珍,80+,elderly_alone\n"
-        "5栋,1单元,302,,吴德胜,18-59,\n",
-        encoding="utf-8",
-    )
-    out = backend.cli("import-households", str(good), "--community", world.community).stdout
-    assert "2 household(s), 2 resident(s)" in out
-    coordinator.pull_all()
-    residents = [o for o in coordinator.received.values() if o.kind == "resident"]
-    names = {
-        (phone_record(coordinator, "resident", o.entity_id) or {}).get("name") for o in residents
-    }
-    assert {"周淑珍", "吴德胜"} <= names
 
 
 def test_demo_then_enroll_a_member_and_pull(backend: Backend, server: ServerProcess) -> None:

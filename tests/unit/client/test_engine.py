@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sync import protocol
 from sync.client import DeviceRevoked, Identity, SyncEngine, SyncProgress
 from sync.client.engine import META_COUNTER, META_INFLIGHT, META_REJECTIONS
 from sync.errors import SyncError
@@ -137,7 +138,7 @@ def test_priority_lane_goes_first_with_follow_ups_of_urgent_requests() -> None:
 def test_keeps_pulling_while_the_server_has_more() -> None:
     engine, server, outbox = enrolled()
     server.log.extend(shift_ops(250, device="dev-other", seed=3))
-    engine.pull_limit = 100
+    engine.pull_limit = engine.first_pull_limit = 100
     summary = engine.sync()
     assert summary.round_trips == 3
     assert summary.received == 250 and not summary.more
@@ -158,13 +159,34 @@ def test_pull_stops_at_the_round_trip_cap_and_says_more() -> None:
 def test_a_first_pull_runs_past_the_cap_to_the_end_with_progress() -> None:
     engine, server, outbox = enrolled()
     server.log.extend(shift_ops(50, device="dev-other"))
-    engine.pull_limit, engine.max_round_trips = 10, 2
+    engine.first_pull_limit, engine.max_round_trips = 10, 2
     steps: list[SyncProgress] = []
     summary = engine.sync(steps.append)
     assert summary.round_trips == 5 and not summary.more
     assert summary.received == 50 and len(outbox.remote) == 50
     pulled = [s.received for s in steps]
     assert pulled == sorted(pulled) and pulled[-1] == 50
+
+
+def test_a_first_pull_asks_for_large_pages_later_syncs_for_ordinary_ones() -> None:
+    engine, server, outbox = enrolled()
+    server.log.extend(shift_ops(30, device="dev-other"))
+    engine.pull_limit, engine.first_pull_limit = 10, 25
+    assert engine.sync().round_trips == 2  # 25 + 5, past no cursor to the end
+    server.log.extend(shift_ops(30, device="dev-another", seed=5))
+    assert engine.sync().round_trips == 3  # 10 + 10 + 10
+    assert [r.pull_limit for r in server.requests] == [25, 25, 10, 10, 10]
+    assert len(outbox.remote) == 60
+
+
+def test_the_default_first_pull_page_is_the_servers_cap() -> None:
+    engine, server, _ = enrolled()
+    engine.sync()
+    engine.sync()
+    assert [r.pull_limit for r in server.requests] == [
+        protocol.MAX_PULL_LIMIT,
+        protocol.DEFAULT_PULL_LIMIT,
+    ]
 
 
 # -- acks only after verification, retries ---------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from sync.domain import values
+from sync.domain.enums import CARE_FLAGS
 from sync.errors import ValidationError
 
 
@@ -128,7 +129,7 @@ def test_enum_and_enum_set() -> None:
     assert code_of(flags, ["elderly_alone", "elderly_alone"]) == "validation.duplicate"
     assert code_of(flags, ["lonely"]) == "validation.enum"
     assert code_of(flags, "elderly_alone") == "validation.type"
-    assert code_of(flags, ["other"] * 7) == "validation.too_many"
+    assert code_of(flags, ["other"] * (len(CARE_FLAGS) + 1)) == "validation.too_many"
     with pytest.raises(KeyError):
         values.enum("no.such.enum")
 

@@ -4,13 +4,15 @@ never be stored is a coded ``sync.bad_text``."""
 from __future__ import annotations
 
 import json
+import random
 import tracemalloc
 import zlib
 
 import pytest
 
-from sync import protocol
+from sync import hlc, protocol
 from sync.errors import SyncError
+from sync.ops import Op
 from sync.protocol import DeviceKeys, ServerKeys, canonical_json
 from sync.protocol.envelope import (
     MAX_REQUEST_CONTAINERS,
@@ -98,3 +100,38 @@ def test_encoded_surrogates_are_malformed_utf8() -> None:
     with pytest.raises(SyncError) as err:
         strict_json(b'{"n":"\xed\xa0\x80"}', "payload")
     assert err.value.code == "sync.malformed"
+
+
+def test_a_full_pull_page_that_hardly_compresses_still_fits_one_answer() -> None:
+    """``MAX_PULL_BYTES`` of op JSON (random text: zlib gains little), plus the acks and
+    rejections of a full batch, seal under ``MAX_BODY_BYTES`` and open again."""
+    rng = random.Random(11)
+    changes: list[Op] = []
+    size = 0
+    while True:
+        text = "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(600))
+        op = Op(
+            f"op-{len(changes):08d}",
+            "household",
+            "hh-1",
+            hlc.encode(1, 0),
+            "d",
+            "m",
+            set={"note": text},
+        )
+        grown = size + len(canonical_json(op.to_dict())) + 1
+        if grown > protocol.MAX_PULL_BYTES:
+            break
+        changes.append(op)
+        size = grown
+    acks = [f"op-ack-{i:024d}" for i in range(protocol.MAX_OPS_PER_REQUEST // 2)]
+    rejected = [
+        protocol.Rejection(f"op-rej-{i:024d}", "op.forbidden_role", {"role": "volunteer"})
+        for i in range(protocol.MAX_OPS_PER_REQUEST // 2)
+    ]
+    receipt = protocol.make_receipt("b-1", "dev-1", acks, 1_700_000_000_000, SERVER)
+    resp = protocol.SyncResponse("b-1", acks, rejected, changes, "e.1", True, receipt, 1)
+    body = protocol.seal_response(resp, SERVER, DEVICE.sealing.public_bytes())
+    assert len(body) < protocol.MAX_BODY_BYTES
+    opened = protocol.open_response(body, DEVICE, SERVER.signing.public_bytes(), "b-1")
+    assert opened.changes == changes

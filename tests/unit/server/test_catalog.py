@@ -11,19 +11,21 @@ from sync.i18n import catalogs
 from sync.server.problems import STATUS
 
 SERVER = Path(__file__).resolve().parents[3] / "sync" / "server"
-RAISED = re.compile(r'(?:Error|Rejected|Damaged|LinliError)\(\s*"([a-z_]+\.[a-z_.]+)"')
+RAISED = re.compile(
+    r'(?:Error|Rejected|Damaged|Refused|Refusal|LinliError)\(\s*"([a-z_]+\.[a-z_.]+)"'
+)
 
 
 def raised_codes() -> set[str]:
     found: set[str] = set()
-    for path in SERVER.glob("*.py"):
+    for path in SERVER.rglob("*.py"):
         found.update(RAISED.findall(path.read_text(encoding="utf-8")))
     return found
 
 
 def test_the_scan_finds_the_server_codes() -> None:
     codes = raised_codes()
-    assert {"sync.replay", "op.out_of_scope", "import.bad_row", "enroll.used"} <= codes
+    assert {"sync.replay", "op.out_of_scope", "import.not_ready", "enroll.used"} <= codes
 
 
 @pytest.mark.parametrize("code", sorted(raised_codes() | set(STATUS)))

@@ -228,7 +228,7 @@ def test_import_then_assign_to_a_household_by_unit_path_and_room(
     csv.write_text(
         "building,unit,room,name\n5栋,1单元,301,周淑珍\n5栋,1单元,302,吴德胜\n", encoding="utf-8"
     )
-    assert "2 household(s)" in ok(
+    assert "Households: 2 new" in ok(
         data_dir, "import-households", str(csv), "--community", "观海轩社区"
     )
     out = ok(

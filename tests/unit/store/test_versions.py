@@ -12,7 +12,9 @@ import pytest
 from app.store import LocalStore
 from app.store.head import HEAD_FILE
 from app.store.journal import HEADER
+from sync.domain.changes import add_note
 from sync.errors import StoreError
+from sync.hlc import HybridClock
 from tests.unit.store.helpers import PIN
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "store"
@@ -73,6 +75,38 @@ def test_format_1_store_keeps_working_if_the_upgrade_is_interrupted(store_dir: P
     s.close()
 
 
+def test_journal_format_2_store_opens_and_upgrades(store_dir: Path) -> None:
+    expected = copy_fixture("v2", store_dir)
+    pin = expected.pop("pin")
+    kinds = sorted(expected["records"])
+    s = LocalStore.open(store_dir, pin)
+    assert content(s, kinds) == expected
+    assert not s.needs_new_pin
+    s.wait_compaction()  # started at open: the active journal was format 2
+    # a pulled note on the long notes list: written as a splice in the format-3 journal
+    request = dict(expected["records"]["request"][0])
+    notes = list(request["notes"])
+    clock = HybridClock()
+    note = add_note(request, "回访正常", clock=clock, device="dev-fixture-04", member="m-fx-04")
+    assert s.apply_remote([note], "cursor-fx-3") == 1
+    after = s.get("request", request["id"])
+    assert after is not None and after["notes"][: len(notes)] == notes
+    assert len(after["notes"]) == len(notes) + 1
+    s.close()
+
+    journals = sorted(store_dir.glob("journal-*.log"))
+    assert [p.name for p in journals] == ["journal-3.log"]  # journal-2 folded into snapshot-3
+    assert journals[0].read_bytes().startswith(HEADER) and HEADER == b"LLJRNL03"
+
+    again = LocalStore.open(store_dir, pin)
+    assert again.get("request", request["id"]) == after
+    assert again.cursor() == "cursor-fx-3"
+    expected["cursor"] = "cursor-fx-3"
+    expected["records"]["request"] = [after]
+    assert content(again, kinds) == expected
+    again.close()
+
+
 def too_new(store_dir: Path, pin: str = PIN) -> StoreError:
     with pytest.raises(StoreError) as err:
         LocalStore.open(store_dir, pin)
@@ -103,7 +137,7 @@ def test_newer_key_file_asks_for_an_update_and_counts_no_try(store_dir: Path) ->
 @pytest.mark.parametrize(
     ("name", "prefix", "found"),
     [
-        ("journal-1.log", b"LLJRNL03", 3),
+        ("journal-1.log", b"LLJRNL04", 4),
         ("snapshot-1.bin", b"LLSNAP03", 2),
         (HEAD_FILE, b"LLHEAD02", 2),
     ],

@@ -164,13 +164,13 @@ def test_lead_switches_between_mine_and_team(lead_phone: Device) -> None:
     s.assignment("as-elsewhere", "hh-4", assignee="mb-zhao", team_id="tm-other")
     vm = ShiftViewModel(lead_phone, RecordingNavigator(), now=fixed_now)
     assert vm.can_see_team
-    assert ids(vm) == ["as-lead"]
+    assert sorted(ids(vm)) == ["as-lead", "as-none"]  # the team's pool is anyone's to take
     vm.set_scope(TEAM)
     assert sorted(ids(vm)) == ["as-lead", "as-mate", "as-none"]
     assignees = {r.id: r.assignee for g in vm.groups for u in g.units for r in u.rows}
     assert assignees["as-mate"] == "王桂兰"
     vm.set_scope(MINE)
-    assert ids(vm) == ["as-lead"]
+    assert sorted(ids(vm)) == ["as-lead", "as-none"]
 
 
 def test_volunteer_cannot_switch_to_team(phone: Device) -> None:
