@@ -25,8 +25,8 @@ CRC, trailer, checksum, row counts) before anything is written; then the format 
 revision (not newer than this code's head), the key file, running server processes and an empty
 target. :func:`restore` then, in ONE serialized write transaction (a failure writes nothing):
 drops what ``init`` left (or, with ``replace``, everything), builds the schema at the backup's
-revision through the migrations, inserts the rows in chunks, runs the migrations to head and
-renews the data epoch (:func:`db.renew_epoch`): every phone then re-sends the changes it kept
+revision through the migrations, inserts the rows in chunks, runs the migrations to head (and, on PostgreSQL, moves serial
+columns' sequences past the restored ids) and renews the data epoch (:func:`db.renew_epoch`): every phone then re-sends the changes it kept
 and pulls again from the start (docs/server.md, "Backup and restore").
 """
 
@@ -584,6 +584,7 @@ def restore(plan: Plan, *, progress: Progress | None = None) -> Restored:
                 if progress is not None:
                     progress("restore", name, done, header.total)
             _, steps = schema.upgrade(conn)
+            _advance_sequences(conn, list(header.rows))
             seen = db.get_meta(conn, "epoch")
             if seen is None:
                 epoch = secrets.token_hex(4)
@@ -617,6 +618,29 @@ def _targets(conn: Connection, header: Header) -> dict[str, Table]:
         if table is None or sorted(c.name for c in table.columns) != sorted(columns):
             raise _damaged(header.path, "schema")
     return dict(found.tables)
+
+
+def _advance_sequences(conn: Connection, names: list[str]) -> None:
+    """PostgreSQL: move each serial / identity column's sequence past the restored ids, so the
+    next row the server adds gets a fresh one (SQLite takes ``max(rowid) + 1`` by itself)."""
+    if conn.dialect.name != "postgresql":
+        return
+    found = inspect(conn)
+    for name in names:
+        for column in found.get_columns(name):
+            sequence = conn.execute(
+                text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": name, "c": column["name"]}
+            ).scalar_one()
+            if sequence is None:
+                continue
+            quote = conn.dialect.identifier_preparer.quote
+            conn.execute(
+                text(
+                    f"SELECT setval(:s, coalesce((SELECT max({quote(column['name'])})"
+                    f" FROM {quote(name)}), 0) + 1, false)"
+                ),
+                {"s": sequence},
+            )
 
 
 def _holding(conn: Connection) -> list[str]:
