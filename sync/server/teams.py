@@ -206,8 +206,19 @@ def _active_team(a: Author, team_id: str) -> dict[str, Any]:
     return team
 
 
+def clean_phone(text: str | None) -> str | None:
+    """A typed phone number as stored (``+86``, spaces and dashes dropped; ``team.bad_phone``)."""
+    from sync.server.importing.labels import Bad, phone
+
+    try:
+        return phone(text or "")
+    except Bad as exc:
+        raise ValidationError("team.bad_phone", phone=(text or "")[:40]) from exc
+
+
 def add_member(rt: Runtime, *, name: str, role: str, team_id: str, phone: str | None = None) -> str:
-    """A new member of an active team."""
+    """A new member of an active team (the phone as :func:`clean_phone` reads it)."""
+    phone = clean_phone(phone)
 
     def build(a: Author) -> str:
         _active_team(a, team_id)
