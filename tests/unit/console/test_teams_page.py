@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sync import protocol
+from sync.protocol import now_ms
 from sync.server import admin, audit, demo, teams
 from sync.server.accounts import users
 from sync.server.names import Directory
@@ -194,3 +195,33 @@ def test_bad_uploads_are_refused_with_a_code_and_nothing_written(world) -> None:
     )
     assert r.status_code == 403 and "console.csrf" in r.text
     assert not _entries(rt, audit.IMPORT)
+
+
+def test_devices_lists_members_never_enrolled_and_filters_silent_phones(world) -> None:
+    rt, summary = world
+    team_id = next(iter(summary.teams.values()))
+    member_id = teams.add_member(rt, name="从未登记", role="volunteer", team_id=team_id)
+    from sync.server import devices as device_table
+
+    with rt.db.write() as conn:
+        conn.execute(
+            device_table.db.devices.insert().values(
+                device_id="d-quiet", member_id=member_id, role="volunteer", team_id=team_id,
+                enrolled_at=1, last_counter=0, system=False, last_sync_at=1,
+            )
+        )
+        conn.execute(
+            device_table.db.devices.insert().values(
+                device_id="d-busy", member_id=member_id, role="volunteer", team_id=team_id,
+                enrolled_at=1, last_counter=0, system=False, last_sync_at=now_ms(),
+            )
+        )  # fmt: skip
+    c = client(rt)
+    login(c, "coord")
+    page = c.get("/console/devices")
+    assert 'id="never-table"' in page.text and f'id="never-{member_id}"' not in page.text
+    quiet = c.get("/console/devices?silent=24")
+    assert 'id="device-d-quiet"' in quiet.text and 'id="device-d-busy"' not in quiet.text
+    assert 'id="device-d-busy"' in page.text
+    other = teams.add_member(rt, name="新来的", role="volunteer", team_id=team_id)
+    assert f'id="never-{other}"' in c.get("/console/devices").text
