@@ -206,8 +206,14 @@ def test_devices_lists_members_never_enrolled_and_filters_silent_phones(world) -
     with rt.db.write() as conn:
         conn.execute(
             device_table.db.devices.insert().values(
-                device_id="d-quiet", member_id=member_id, role="volunteer", team_id=team_id,
-                enrolled_at=1, last_counter=0, system=False, last_sync_at=1,
+                device_id="d-quiet",
+                member_id=member_id,
+                role="volunteer",
+                team_id=team_id,
+                enrolled_at=1,
+                last_counter=0,
+                system=False,
+                last_sync_at=1,
             )
         )
         conn.execute(
