@@ -190,3 +190,31 @@ def test_roster_binary_file_is_refused(world) -> None:
     with pytest.raises(LinliError) as err:
         roster.preview(rt, Source("x.csv", b"\x00\x01\x02" * 100), summary.community_id)
     assert err.value.code == "import.binary"
+
+
+def test_schema_3_team_ops_still_merge_and_a_schema_4_one_disables() -> None:
+    """The evolution contract for ``disabled_at``: an op of schema 3 (no such field) is read and
+    merged as before; the schema-4 op sets it; a schema-3 build would defer the schema-4 op."""
+    import dataclasses
+
+    from sync.domain import make_op
+    from sync.domain.schema import SCHEMA_VERSION
+    from sync.domain.validation import validate_op
+    from sync.hlc import HybridClock
+    from sync.merge import apply_op
+
+    assert SCHEMA_VERSION == 4
+    clock = HybridClock()
+    values = {"name": "队", "kind": "three_person", "community_id": "pl-1", "area": []}
+    created = make_op("team", None, set=values, current=None, clock=clock, device="d", member="m")
+    old = dataclasses.replace(created, schema=3)
+    validate_op(old)
+    record = apply_op(None, old)
+    assert record is not None and "disabled_at" not in record
+    off = make_op(
+        "team", old.entity_id, set={"disabled_at": "2022-04-01T00:00:00Z"}, current=record,
+        clock=clock, device="d", member="m",
+    )  # fmt: skip
+    assert off.schema == 4
+    validate_op(off)
+    assert (apply_op(record, off) or {})["disabled_at"] == "2022-04-01T00:00:00Z"
