@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from console.pages import audit, devices, login, overview, review
+from console.pages import audit, devices, households, login, overview, review, teams
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +31,8 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("overview", "/"),
     NavItem("grid", None),
-    NavItem("households", None),
-    NavItem("teams", None),
+    NavItem("households", "/households"),
+    NavItem("teams", "/teams"),
     NavItem("devices", "/devices"),
     NavItem("notices", None),
     NavItem("contacts", None),
@@ -40,4 +40,4 @@ NAV: tuple[NavItem, ...] = (
     NavItem("audit", "/audit", admin=True),
 )
 
-PAGES = (login, overview, devices, review, audit)
+PAGES = (login, overview, devices, review, audit, teams, households)

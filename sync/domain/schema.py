@@ -36,8 +36,10 @@ _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 #: field, kind or enum value is added (``docs/upgrades.md``, "The evolution contract"):
 #: 1 — launch; 2 — a visit carries its own ``result``; 3 — the key-care categories committees keep
 #: (``care_flag``: very_old, scheduled_treatment, mental_illness, hardship, left_behind_child) and
-#: a resident's ``care_other`` (the original text of a category that is none of them).
-SCHEMA_VERSION: Final = 3
+#: a resident's ``care_other`` (the original text of a category that is none of them);
+#: 4 — teams and members can be disabled (``disabled_at`` on ``team`` and ``member``: the time a
+#: coordinator disabled them; cleared to enable again).
+SCHEMA_VERSION: Final = 4
 CARE_OTHER_MAX: Final = 100
 
 NAME_MAX: Final = 50
@@ -194,6 +196,7 @@ TEAM_KIND = _kind(
         "kind": enum("team.kind"),
         "area": id_list(500),
         "community_id": ident,
+        "disabled_at": time,  # schema 4
     },
     ("name", "kind", "community_id"),
     defaults=MappingProxyType({"area": ()}),
@@ -201,7 +204,13 @@ TEAM_KIND = _kind(
 
 MEMBER_KIND = _kind(
     "member",
-    {"name": text(NAME_MAX), "phone": phone, "role": enum("member.role"), "team_id": ident},
+    {
+        "name": text(NAME_MAX),
+        "phone": phone,
+        "role": enum("member.role"),
+        "team_id": ident,
+        "disabled_at": time,  # schema 4
+    },
     ("name", "role"),
 )
 

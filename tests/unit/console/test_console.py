@@ -205,8 +205,11 @@ def test_a_one_time_password_must_be_changed_first(world) -> None:
 
 
 def test_console_catalogs_have_the_same_keys_and_every_code() -> None:
-    zh = json.loads((CONSOLE / "locales/zh-CN/console.json").read_text(encoding="utf-8"))
-    en = json.loads((CONSOLE / "locales/en/console.json").read_text(encoding="utf-8"))
+    zh: dict[str, str] = {}
+    en: dict[str, str] = {}
+    for lang, merged in (("zh-CN", zh), ("en", en)):
+        for path in sorted((CONSOLE / "locales" / lang).glob("*.json")):  # each page's own file
+            merged.update(json.loads(path.read_text(encoding="utf-8")))
     assert zh.keys() == en.keys()
     codes = set()
     for path in CONSOLE.rglob("*.py"):
