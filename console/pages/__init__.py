@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from console.pages import audit, devices, login, overview, review
+from console.pages import audit, devices, grid, login, overview, review
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,7 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("overview", "/"),
-    NavItem("grid", None),
+    NavItem("grid", "/grid"),
     NavItem("households", None),
     NavItem("teams", None),
     NavItem("devices", "/devices"),
@@ -40,4 +40,4 @@ NAV: tuple[NavItem, ...] = (
     NavItem("audit", "/audit", admin=True),
 )
 
-PAGES = (login, overview, devices, review, audit)
+PAGES = (login, overview, grid, devices, review, audit)

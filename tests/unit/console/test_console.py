@@ -208,6 +208,8 @@ def test_console_catalogs_have_the_same_keys_and_every_code() -> None:
     zh = json.loads((CONSOLE / "locales/zh-CN/console.json").read_text(encoding="utf-8"))
     en = json.loads((CONSOLE / "locales/en/console.json").read_text(encoding="utf-8"))
     assert zh.keys() == en.keys()
+    for page in (CONSOLE / "locales/en").glob("*.json"):  # each page's own catalog too
+        en = {**en, **json.loads(page.read_text(encoding="utf-8"))}
     codes = set()
     for path in CONSOLE.rglob("*.py"):
         codes |= set(
