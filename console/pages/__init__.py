@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from console.pages import audit, devices, households, login, overview, review, teams
+from console.pages import audit, devices, grid, households, login, overview, review, teams
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,7 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("overview", "/"),
-    NavItem("grid", None),
+    NavItem("grid", "/grid"),
     NavItem("households", "/households"),
     NavItem("teams", "/teams"),
     NavItem("devices", "/devices"),
@@ -40,4 +40,4 @@ NAV: tuple[NavItem, ...] = (
     NavItem("audit", "/audit", admin=True),
 )
 
-PAGES = (login, overview, devices, review, audit, teams, households)
+PAGES = (login, overview, grid, devices, review, audit, teams, households)

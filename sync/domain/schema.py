@@ -39,6 +39,9 @@ _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 #: a resident's ``care_other`` (the original text of a category that is none of them);
 #: 4 — teams and members can be disabled (``disabled_at`` on ``team`` and ``member``: the time a
 #: coordinator disabled them; cleared to enable again).
+#:   and control status with its dates: ``control`` value ``home_isolation`` (居家隔离), a place's
+#:   and a household's ``control_since`` / ``control_until`` and their append-only ``control_log``
+#:   (every change of status: from, to, its dates, when, by whom).
 SCHEMA_VERSION: Final = 4
 CARE_OTHER_MAX: Final = 100
 
@@ -146,16 +149,40 @@ FREE_RESULT: Final[tuple[Mapping[str, Check], tuple[str, ...]]] = (
     ("summary",),
 )
 
+#: schema 4: one change of a place's or household's control status, kept for good. ``by`` is who
+#: made it (a console account or a member id); ``since``/``until`` the status's dates as set.
+_CONTROL_CHILD = ChildSpec(
+    fields=MappingProxyType(
+        {
+            "id": ident,
+            "at": time,
+            "by": text(NAME_MAX),
+            "from": enum("control"),
+            "to": enum("control"),
+            "since": time,
+            "until": time,
+        }
+    ),
+    required=frozenset({"id", "at", "to"}),
+)
+#: the control fields places and households share (schema 4 added the dates)
+_CONTROL_FIELDS: Final[dict[str, Check]] = {
+    "control": enum("control"),
+    "control_since": time,
+    "control_until": time,
+}
+
 PLACE_KIND = _kind(
     "place",
     {
         "parent_id": ident,
         "level": enum("place.level"),
         "name": text(TITLE_MAX),
-        "control": enum("control"),
+        **_CONTROL_FIELDS,
     },
     ("level", "name"),
     defaults=MappingProxyType({"control": "normal"}),
+    children=MappingProxyType({"control_log": _CONTROL_CHILD}),
 )
 
 HOUSEHOLD_KIND = _kind(
@@ -167,11 +194,12 @@ HOUSEHOLD_KIND = _kind(
         "room": text(20),
         "address": text(200),
         "phone": phone,
-        "control": enum("control"),
+        **_CONTROL_FIELDS,
         "note": _NOTE,
     },
     ("place_id", "address"),
     defaults=MappingProxyType({"control": "normal"}),
+    children=MappingProxyType({"control_log": _CONTROL_CHILD}),
 )
 
 RESIDENT_KIND = _kind(
