@@ -42,7 +42,9 @@ _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 #:   and control status with its dates: ``control`` value ``home_isolation`` (居家隔离), a place's
 #:   and a household's ``control_since`` / ``control_until`` and their append-only ``control_log``
 #:   (every change of status: from, to, its dates, when, by whom).
-SCHEMA_VERSION: Final = 4
+#: 5 — rounds: an assignment's ``round_id`` (the round that made it: bulk work in one action,
+#:   ``sync/server/rounds.py``; absent on work assigned one by one).
+SCHEMA_VERSION: Final = 5
 CARE_OTHER_MAX: Final = 100
 
 NAME_MAX: Final = 50
@@ -264,6 +266,7 @@ ASSIGNMENT_KIND = _kind(
         "status": enum("assignment.status"),
         "result": _result_shape,
         "revisit_due": time,
+        "round_id": ident,  # schema 5
     },
     ("type", "target_kind", "target_id", "priority", "status"),
     defaults=MappingProxyType(
@@ -271,7 +274,7 @@ ASSIGNMENT_KIND = _kind(
     ),
     children=MappingProxyType({"visits": _VISIT_CHILD}),
     machine=machines.ASSIGNMENT_MACHINE,
-    create_only=frozenset({"type", "target_kind", "target_id"}),
+    create_only=frozenset({"type", "target_kind", "target_id", "round_id"}),
     context=frozenset({"type"}),
 )
 

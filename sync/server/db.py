@@ -15,7 +15,10 @@ Tables (every body that may hold resident data is a :mod:`vault` blob):
   until an operator applies or dismisses it (:mod:`.review`);
 - ``console_users``, ``console_sessions``, ``console_attempts`` — the command centre's accounts,
   server-side sessions and failed logins (:mod:`.accounts`); ``audit_log`` — the hash-chained,
-  append-only record of who saw and changed what (:mod:`.audit`).
+  append-only record of who saw and changed what (:mod:`.audit`);
+- ``assignment_facts`` — the plaintext counting projection, one row per assignment
+  (:mod:`.projection`); ``rounds`` and ``round_runs`` — rounds and each generation of a recurring
+  one (:mod:`.rounds`).
 
 Ordering: every transaction that appends to ``feed`` is a *write* transaction, and write
 transactions are serialized — on SQLite by an exclusive ``flock`` on ``<db>.writelock`` (a
@@ -187,6 +190,60 @@ import_values = Table(
     Column("updated_at", BigInteger, nullable=False),
 )
 
+
+# -- rounds and the counting projection (migration 0006; services in .rounds, .projection) ----
+#: one plaintext row per assignment: what the live views count (no names, phones or notes), kept
+#: by :mod:`.projection` inside ``Ledger.commit``'s write transaction
+assignment_facts = Table(
+    "assignment_facts",
+    metadata,
+    Column("assignment_id", String(ID), primary_key=True),
+    Column("community_id", String(ID)),
+    Column("street_id", String(ID)),
+    Column("building_id", String(ID)),
+    Column("unit_id", String(ID)),
+    Column("place_id", String(ID)),
+    Column("household_id", String(ID)),
+    Column("round_id", String(ID)),
+    Column("type", String(40), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("outcome", String(20)),
+    Column("revisit_due", String(40)),
+    Column("people_sampled", BigInteger, nullable=False),
+    Column("assignee_id", String(ID)),
+    Column("team_id", String(ID)),
+    Column("due", String(40)),
+    Column("updated_seq", BigInteger, nullable=False),
+    Index("ix_facts_community_round", "community_id", "round_id"),
+    Index("ix_facts_round", "round_id"),
+    Index("ix_facts_building", "building_id"),
+    Index("ix_facts_household", "household_id"),
+)
+
+#: a round: bulk work in one action (``body``: its sealed definition — targets, distribution,
+#: title); ``schedule`` the local times of a recurring round ("09:00,17:00"), else NULL
+rounds = Table(
+    "rounds",
+    metadata,
+    Column("round_id", String(ID), primary_key=True),
+    Column("community_id", String(ID)),
+    Column("type", String(40), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("schedule", String(200)),
+    Column("created_at", BigInteger, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+)
+
+#: each generation of a recurring round, once per round and slot (``YYYY-MM-DD HH:MM`` local):
+#: the primary key is what keeps two server processes from generating it twice
+round_runs = Table(
+    "round_runs",
+    metadata,
+    Column("round_id", String(ID), primary_key=True),
+    Column("slot", String(20), primary_key=True),
+    Column("generated_round", String(ID), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
 
 review = Table(
     "review",
@@ -362,17 +419,22 @@ class Database(Closing):
         return self.migrate(create=True, extra=extra)
 
     def migrate(
-        self, *, create: bool = False, extra: Sequence[str] = (), target: str = "heads"
+        self,
+        *,
+        create: bool = False,
+        extra: Sequence[str] = (),
+        target: str = "heads",
+        vault: Any = None,
     ) -> tuple[schema.Version, list[schema.Step]]:
         """Run the pending migrations in one serialized write transaction (two at once wait for
         each other; a failure changes nothing) and add the first rows where missing. Without
         ``create`` an empty database is ``server.not_initialised``. ``target`` other than head is
         for tests (a database at an older revision). The version before and the revisions
-        applied (:func:`schema.upgrade`)."""
+        applied (:func:`schema.upgrade`; ``vault`` for revisions that rebuild data)."""
         with self.write() as conn:
             if not create and schema.state(conn, extra).state == schema.EMPTY:
                 self._not_initialised()
-            result = schema.upgrade(conn, extra, target)
+            result = schema.upgrade(conn, extra, target, vault)
             have = {r.name for r in conn.execute(select(counters.c.name))}
             for name in ("head", "places"):
                 if name not in have:
@@ -489,6 +551,13 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
 def upsert_records(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert or replace merged records by ``(kind, entity_id)`` in one statement."""
     _bulk_insert(conn, records, rows, _UPSERT_RECORDS)
+
+
+def upsert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]], key: str) -> None:
+    """Insert or replace rows (all with the same keys) by their one-column primary ``key``."""
+    if rows:
+        sets = ", ".join(f"{n} = excluded.{n}" for n in rows[0] if n != key)
+        _bulk_insert(conn, table, rows, f" ON CONFLICT ({key}) DO UPDATE SET {sets}")
 
 
 def storable_id(value: object) -> bool:

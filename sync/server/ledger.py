@@ -18,7 +18,7 @@ already checked on their own (``validate_op``, clock):
    under the added keys, so devices that newly see it receive its
    whole history (a DEVICE whose own scope changes restarts its pull instead: see service);
 5. ops, feed, scope index, records and the ``head`` counter are written with a few executemany
-   statements.
+   statements, and the counting projection of the changed records (:mod:`.projection`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from sync.errors import LinliError
 from sync.merge import Merger
 from sync.ops import Op
 from sync.protocol import Rejection
-from sync.server import db
+from sync.server import db, projection
 from sync.server.authz import Actor, StoredChild, Verdict, authorize
 from sync.server.scope import (
     World,
@@ -330,6 +330,7 @@ class Ledger:
                 }
             )
         db.upsert_records(conn, rows)
+        projection.refresh(conn, world, seq)
 
 
 @dataclass(slots=True)

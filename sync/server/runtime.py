@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sync.protocol import ServerKeys
+from sync.server import projection
 from sync.server.config import Secrets, Settings, load_secrets
 from sync.server.db import Closing, Database
 from sync.server.ledger import Ledger
@@ -29,13 +30,14 @@ class Runtime(Closing):
     def open(cls, settings: Settings, *, check_schema: bool = True) -> Runtime:
         secrets = load_secrets(settings)
         database = Database(settings.database_url)
+        vault = Vault(secrets.data_key)
         if check_schema:
             try:
                 database.check_schema()  # at head, or a coded refusal (schema.py)
+                projection.rebuild_if_stale(database, vault)  # migrated without the data key
             except BaseException:
                 database.dispose()
                 raise
-        vault = Vault(secrets.data_key)
         return cls(settings, database, secrets, vault, Ledger(vault))
 
     @property

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -118,15 +119,17 @@ def _refuse_ahead(found: Version) -> None:
 
 
 def upgrade(
-    conn: Connection, extra: Sequence[str] = (), target: str = "heads"
+    conn: Connection, extra: Sequence[str] = (), target: str = "heads", vault: Any = None
 ) -> tuple[Version, list[Step]]:
     """Bring the database on ``conn`` (inside the caller's write transaction) to ``target``:
     stamp an unversioned database at the baseline, then run what is pending. The version before,
-    and the revisions applied, oldest first (none when already there: idempotent)."""
+    and the revisions applied, oldest first (none when already there: idempotent). ``vault``:
+    the data key's vault, for revisions that rebuild data from sealed records (``0006``)."""
     before = state(conn, extra)
     _refuse_ahead(before)
     cfg = _config(extra)
     cfg.attributes["connection"] = conn
+    cfg.attributes["vault"] = vault
     done = before.current
     if before.state == UNVERSIONED:
         command.stamp(cfg, BASELINE)

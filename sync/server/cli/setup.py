@@ -23,6 +23,7 @@ from sync.server.cli.base import global_options, runtime, say, settings, state
 from sync.server.db import Database
 from sync.server.limits import MIB, Limits
 from sync.server.runtime import Runtime
+from sync.server.vault import Vault
 
 
 def register(group: click.Group, lang: str) -> None:
@@ -57,9 +58,10 @@ def register(group: click.Group, lang: str) -> None:
     @click.pass_context
     def upgrade(ctx: click.Context) -> None:
         chosen = settings(ctx)
-        config.load_secrets(chosen)  # server.not_initialised before touching any database
+        # server.not_initialised before touching any database; the data key rebuilds projections
+        secrets = config.load_secrets(chosen)
         database = ctx.with_resource(Database(chosen.database_url))
-        before, steps = database.migrate()
+        before, steps = database.migrate(vault=Vault(secrets.data_key))
         if before.state == schema.UNVERSIONED:
             say(ctx, "schema_stamped", revision=schema.BASELINE)
         for step in steps:

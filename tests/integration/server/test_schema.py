@@ -249,6 +249,11 @@ def test_a_baseline_database_with_rows_upgrades_to_head(backend: Backend, scratc
             retired = conn.execute(text("SELECT retired_at FROM devices")).scalars().all()
             assert retired == [None] * len(before["devices"])
             assert conn.execute(text("SELECT count(*) FROM review")).scalar_one() == 0
+            # 0006 backfilled the counting projection from the sealed records (given the key)
+            facts = conn.execute(text("SELECT assignment_id, status FROM assignment_facts"))
+            assert sorted(facts) == sorted(
+                [(made.world.assignment_a, "in_progress"), (made.world.assignment_b, "pending")]
+            )
     with backend.runtime() as rt, rt.db.read() as conn:
         resident = rt.ledger.world(conn).record("resident", made.world.resident_a)
     phone = made.phone

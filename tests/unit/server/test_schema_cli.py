@@ -96,5 +96,12 @@ def test_an_empty_database_is_not_initialised_not_busy(data_dir: Path) -> None:
         assert also.value.code == "server.not_initialised"
         was, steps = database.create_schema()
         assert was.state == schema.EMPTY
-        assert [s.revision for s in steps] == [schema.BASELINE, "0002", "0003", "0004", "0005"]
+        assert [s.revision for s in steps] == [
+            schema.BASELINE,
+            "0002",
+            "0003",
+            "0004",
+            "0005",
+            "0006",
+        ]
         assert database.check_schema().state == schema.HEAD
