@@ -40,7 +40,7 @@ from sync import protocol
 from sync.errors import LinliError
 from sync.protocol.envelope import strict_json
 from sync.protocol.messages import TIME_HEADER
-from sync.server import config, enrollment, limits, logs
+from sync.server import config, enrollment, limits, localtime, logs, rounds
 from sync.server.problems import Answer, Refusal, internal, problem
 from sync.server.runtime import Runtime
 from sync.server.service import SyncService
@@ -241,11 +241,27 @@ def mount_extensions(app: FastAPI, rt: Runtime) -> list[str]:
     return mounted
 
 
+#: seconds between two looks for recurring rounds due (``0``: no scheduler in this process)
+ENV_ROUNDS_TICK = "LINLI_ROUNDS_TICK_S"
+
+
+def start_scheduler(app: FastAPI, rt: Runtime) -> None:
+    """Generate recurring rounds from this server process (every worker runs one scheduler: the
+    database keeps each round's slot to one generation, :mod:`sync.server.rounds`)."""
+    tick = float(os.environ.get(ENV_ROUNDS_TICK, "30"))
+    if tick <= 0:
+        return
+    scheduler = rounds.Scheduler(rt, localtime.zone(rt.settings.timezone), tick)
+    app.router.on_startup.append(scheduler.start)
+    app.router.on_shutdown.append(scheduler.stop)
+
+
 def create_app_from_env() -> FastAPI:
     logs.setup()
     settings = config.resolve()
     rt = Runtime.open(settings)
     app = create_app(rt)
+    start_scheduler(app, rt)
     if os.environ.get(ENV_MOUNTS, "1") != "0":
         mount_extensions(app, rt)
     return app
