@@ -5,7 +5,18 @@ from __future__ import annotations
 import importlib
 import sys
 
-NAMES = ("store", "crash", "sync", "server", "faults", "app", "abuse", "importer", "backup")
+NAMES = (
+    "store",
+    "crash",
+    "sync",
+    "server",
+    "faults",
+    "app",
+    "abuse",
+    "importer",
+    "backup",
+    "rounds",
+)
 
 
 def main(argv: list[str]) -> int:

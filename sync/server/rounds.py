@@ -469,7 +469,12 @@ def cancel(rt: Runtime, round_id: str) -> tuple[int, int]:
         if found.state == CANCELLED:
             raise ValidationError("round.not_open", id=round_id, state=found.state)
         cancelled = kept = 0
-        for assignment_id, status, _ in projection.round_assignments(a.world.conn, round_id):
+        found_tasks = projection.round_assignments(a.world.conn, round_id)
+        # the open tasks' records in one query per chunk (not one per task)
+        a.world.load_records(
+            ("assignment", i) for i, status, _ in found_tasks if status not in KEPT
+        )
+        for assignment_id, status, _ in found_tasks:
             if status in KEPT:
                 kept += 1
                 continue
