@@ -36,9 +36,13 @@ _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 #: field, kind or enum value is added (``docs/upgrades.md``, "The evolution contract"):
 #: 1 — launch; 2 — a visit carries its own ``result``; 3 — the key-care categories committees keep
 #: (``care_flag``: very_old, scheduled_treatment, mental_illness, hardship, left_behind_child) and
-#: a resident's ``care_other`` (the original text of a category that is none of them).
-SCHEMA_VERSION: Final = 3
+#: a resident's ``care_other`` (the original text of a category that is none of them); 4 — notices
+#: gain ``expires_at``, ``withdrawn_at``, ``edited_at`` and ``buildings`` (target some buildings of
+#: the community), contacts gain ``kind`` (``contact.kind``), ``name``, ``note`` and ``removed_at``.
+SCHEMA_VERSION: Final = 4
 CARE_OTHER_MAX: Final = 100
+NOTICE_BUILDINGS_MAX: Final = 200
+CONTACT_NOTE_MAX: Final = 200
 
 NAME_MAX: Final = 50
 TITLE_MAX: Final = 100
@@ -268,6 +272,11 @@ NOTICE_KIND = _kind(
         "body": text(BODY_MAX, multiline=True),
         "published_at": time,
         "community_id": ident,
+        # schema 4: an edit, an expiry, a withdrawal and a target narrower than the community
+        "edited_at": time,
+        "expires_at": time,
+        "withdrawn_at": time,
+        "buildings": id_list(NOTICE_BUILDINGS_MAX),
     },
     ("kind", "title", "body", "published_at", "community_id"),
     device_writable=False,
@@ -275,7 +284,18 @@ NOTICE_KIND = _kind(
 
 CONTACT_KIND = _kind(
     "contact",
-    {"community_id": ident, "team_id": ident, "label": text(NAME_MAX), "phone": phone},
+    {
+        "community_id": ident,
+        "team_id": ident,
+        "label": text(NAME_MAX),
+        "phone": phone,
+        # schema 4: who it is (a person's name), what kind of contact, a short note (hours…),
+        # and its removal from the directory (records are never deleted)
+        "kind": enum("contact.kind"),
+        "name": text(NAME_MAX),
+        "note": text(CONTACT_NOTE_MAX),
+        "removed_at": time,
+    },
     ("community_id", "label", "phone"),
     device_writable=False,
 )

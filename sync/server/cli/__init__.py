@@ -2,7 +2,8 @@
 
 Commands, one module per group: :mod:`.setup` (``init``, ``serve``, ``demo``), :mod:`.phones`
 (``enroll``, ``retire``, ``revoke``, ``devices``), :mod:`.work` (``import-households``,
-``team create``, ``assign``, ``notice``), :mod:`.places` (``place add``), :mod:`.lists`
+``team create``, ``assign``), :mod:`.notices` (``notice publish|edit|withdraw|list|show``,
+``contact add|edit|remove|list``), :mod:`.places` (``place add``), :mod:`.lists`
 (``places``, ``teams``, ``members``), :mod:`.review` (``review list|show|apply|dismiss``) and
 :mod:`.accounts` (``user add|list|disable|enable|reset|totp``, ``audit list|verify``: the command
 centre's accounts and audit log). Options that take
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 import click
 
 from sync.i18n import t
-from sync.server.cli import accounts, lists, phones, places, review, setup, work
+from sync.server.cli import accounts, lists, notices, phones, places, review, setup, work
 from sync.server.cli.base import GLOBAL_OPTIONS, Root, _set_global, lang_of
 
 PROG = "python -m sync.server"
@@ -40,7 +41,7 @@ def build(lang: str) -> click.Group:
                 [flag, name], help=h(name), callback=_set_global, expose_value=False, is_eager=True
             )
         )
-    for module in (setup, phones, work, places, lists, review, accounts):
+    for module in (setup, phones, work, notices, places, lists, review, accounts):
         module.register(root, lang)
     return root
 
