@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from console.pages import audit, devices, login, overview, review
+from console.pages import audit, devices, login, notices, overview, review
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +34,10 @@ NAV: tuple[NavItem, ...] = (
     NavItem("households", None),
     NavItem("teams", None),
     NavItem("devices", "/devices"),
-    NavItem("notices", None),
+    NavItem("notices", "/notices"),
     NavItem("contacts", None),
     NavItem("review", "/review"),
     NavItem("audit", "/audit", admin=True),
 )
 
-PAGES = (login, overview, devices, review, audit)
+PAGES = (login, overview, devices, review, audit, notices)

@@ -205,8 +205,11 @@ def test_a_one_time_password_must_be_changed_first(world) -> None:
 
 
 def test_console_catalogs_have_the_same_keys_and_every_code() -> None:
-    zh = json.loads((CONSOLE / "locales/zh-CN/console.json").read_text(encoding="utf-8"))
-    en = json.loads((CONSOLE / "locales/en/console.json").read_text(encoding="utf-8"))
+    zh: dict[str, str] = {}
+    en: dict[str, str] = {}
+    for path in sorted((CONSOLE / "locales/zh-CN").glob("*.json")):  # one file per page
+        zh |= json.loads(path.read_text(encoding="utf-8"))
+        en |= json.loads((CONSOLE / "locales/en" / path.name).read_text(encoding="utf-8"))
     assert zh.keys() == en.keys()
     codes = set()
     for path in CONSOLE.rglob("*.py"):
