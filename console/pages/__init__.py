@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from console.pages import audit, devices, login, notices, overview, review
+from console.pages import audit, contacts, devices, login, notices, overview, review
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +35,9 @@ NAV: tuple[NavItem, ...] = (
     NavItem("teams", None),
     NavItem("devices", "/devices"),
     NavItem("notices", "/notices"),
-    NavItem("contacts", None),
+    NavItem("contacts", "/contacts"),
     NavItem("review", "/review"),
     NavItem("audit", "/audit", admin=True),
 )
 
-PAGES = (login, overview, devices, review, audit, notices)
+PAGES = (login, overview, devices, review, audit, notices, contacts)

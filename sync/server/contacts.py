@@ -151,11 +151,9 @@ def edit(rt: Runtime, contact_id: str, changes: Mapping[str, Any]) -> bool:
     if unknown:
         raise ValidationError("contact.not_editable", fields=", ".join(sorted(unknown)))
     values = _tidy(changes)
-    for required in ("label", "phone", "kind"):
+    for required, code in (("label", "no_label"), ("phone", "bad_phone"), ("kind", "bad_kind")):
         if required in values and values[required] is None:
-            raise ValidationError(
-                "contact.no_label" if required == "label" else "contact.bad_phone"
-            )
+            raise ValidationError(f"contact.{code}", kinds=", ".join(CONTACT_KINDS))
 
     def build(a: Author) -> bool:
         current = _current(a, contact_id)
