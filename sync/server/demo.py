@@ -250,7 +250,7 @@ class _Seeder:
         ]  # fmt: skip
         names = {team_id: name for name, team_id in self.out.teams.items()}
         for member_id, name, role, team in self.out.members:
-            if role == "team_lead" and team in teams.values():
+            if role == "team_lead" and team is not None and team in names:
                 lead = self.a.record("member", member_id) or {}
                 entries.append(
                     {"kind": "team_lead", "label": names[team], "name": name,

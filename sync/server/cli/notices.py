@@ -5,6 +5,7 @@ are named within the notice's community (``1栋``) or by id."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ def read_body(body: str | None, body_file: Path | None) -> str | None:
     if body_file is None:
         return body
     if str(body_file) == "-":
-        return click.get_text_stream("stdin").read()
+        return sys.stdin.read()
     try:
         return body_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
