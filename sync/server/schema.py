@@ -78,6 +78,12 @@ def heads(extra: Sequence[str] = ()) -> tuple[str, ...]:
     return tuple(sorted(_script(tuple(extra)).get_heads()))
 
 
+def known(revisions: Sequence[str], extra: Sequence[str] = ()) -> bool:
+    """True when this code's migrations hold every one of ``revisions`` (a backup's, say)."""
+    names = {rev.revision for rev in _script(tuple(extra)).walk_revisions()}
+    return set(revisions) <= names
+
+
 def state(conn: Connection, extra: Sequence[str] = ()) -> Version:
     """Where the database on ``conn`` stands against this code's migrations."""
     script = _script(tuple(extra))

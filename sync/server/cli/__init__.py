@@ -6,7 +6,7 @@ Commands, one module per group: :mod:`.setup` (``init``, ``serve``, ``demo``), :
 ``contact add|edit|remove|list``), :mod:`.places` (``place add``), :mod:`.lists`
 (``places``, ``teams``, ``members``), :mod:`.review` (``review list|show|apply|dismiss``) and
 :mod:`.accounts` (``user add|list|disable|enable|reset|totp``, ``audit list|verify``: the command
-centre's accounts and audit log). Options that take
+centre's accounts and audit log), :mod:`.backups` (``backup``, ``restore``). Options that take
 an id also take a unique name (:mod:`sync.server.names`); typed times are local to the configured
 ``timezone`` (:mod:`sync.server.localtime`). Texts come from the catalogs (``server.cli.*``) in the
 language of ``--lang`` or ``LINLI_LANG`` (zh-CN by default). Errors print their coded catalog text
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import click
 
 from sync.i18n import t
-from sync.server.cli import accounts, lists, notices, phones, places, review, setup, work
+from sync.server.cli import accounts, backups, lists, notices, phones, places, review, setup, work
 from sync.server.cli.base import GLOBAL_OPTIONS, Root, _set_global, lang_of
 
 PROG = "python -m sync.server"
@@ -41,7 +41,7 @@ def build(lang: str) -> click.Group:
                 [flag, name], help=h(name), callback=_set_global, expose_value=False, is_eager=True
             )
         )
-    for module in (setup, phones, work, notices, places, lists, review, accounts):
+    for module in (setup, phones, work, notices, places, lists, review, accounts, backups):
         module.register(root, lang)
     return root
 
