@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-NAMES = ("store", "crash", "sync", "server", "faults", "app", "abuse", "importer")
+NAMES = ("store", "crash", "sync", "server", "faults", "app", "abuse", "importer", "backup")
 
 
 def main(argv: list[str]) -> int:

@@ -1,4 +1,4 @@
-"""``python -m bench.backup``: how long ``backup`` and ``restore`` take, and their peak memory, on
+"""``python -m bench backup``: how long ``backup`` and ``restore`` take, and their peak memory, on
 a database filled the way ``bench server`` fills it (``--devices`` × ``--ops`` real synced ops:
 1,000 × 100 ≈ 100k ops by default).
 
@@ -117,7 +117,7 @@ def _first_line(path: Path) -> bytes:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.backup")
+    parser = argparse.ArgumentParser(prog="python -m bench backup")
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--ops", type=int, default=100)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")

@@ -117,10 +117,14 @@ class Device(Observable):
         code: str,
         pin: str,
         *,
-        label: str = "linli phone",
+        label: str = "",
+        fingerprint: str | None = None,
         progress: ProgressFn | None = None,
     ) -> SyncSummary:
-        """Enroll with a one-time code, create the encrypted store, and pull the team's data."""
+        """Enroll with a one-time code, create the encrypted store, and pull the team's data.
+
+        ``fingerprint``: the server key fingerprint of an enrollment link (checked against the
+        keys the server answers with); an empty ``label`` lets the server use the member's name."""
         server_url = server_url.strip().rstrip("/")
         if not server_url.startswith(("http://", "https://")):
             raise ValidationError("validation.invalid", field="server", reason="http(s)://…")
@@ -129,7 +133,7 @@ class Device(Observable):
                 raise ValidationError("device.already_enrolled")
             transport = self.transport_factory(server_url)
             check_new_pin(pin)  # refuse a bad PIN before spending the one-time code
-            identity = enroll(transport, code.strip(), label)
+            identity = enroll(transport, code.strip(), label, fingerprint)
             identity = dataclasses.replace(identity, server_url=server_url)
             store = LocalStore.create(self.data_dir, pin)
             store.set_meta(META_IDENTITY, identity.to_dict())

@@ -27,6 +27,7 @@ from typing import Any
 from app.services.device import Device
 from app.services.observable import Observable
 from sync.client import DeviceRevoked, SyncProgress, SyncSummary, full_jitter
+from sync.client.engine import META_PRACTICE
 from sync.errors import LinliError, StoreLocked, SyncError
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class SyncStatus:
     #: the server told this phone to wipe (``retired`` / ``revoked``) but changes are still to
     #: send: it wipes after they are sent
     leaving: str | None = None
+    #: the server is a practice (training) server: every screen shows the 演练 banner
+    practice: bool = False
 
     @property
     def last_sync_label(self) -> str | None:
@@ -117,8 +120,13 @@ class SyncService(Observable):
         store = self.device.store
         pending = store.pending_count() if store is not None else 0
         last = store.get_meta("last_sync_ms") if store is not None else None
-        if pending != self.status.pending or last != self.status.last_sync_ms:
-            self._set(pending=pending, last_sync_ms=last)
+        practice = bool(store.get_meta(META_PRACTICE)) if store is not None else False
+        if (pending, last, practice) != (
+            self.status.pending,
+            self.status.last_sync_ms,
+            self.status.practice,
+        ):
+            self._set(pending=pending, last_sync_ms=last, practice=practice)
 
     # ------------------------------------------------------------------ work
 

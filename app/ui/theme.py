@@ -16,6 +16,8 @@ DANGER = "#C62828"
 INFO = "#1565C0"
 MUTED = "#616161"
 SURFACE_ALT = "#F5F5F5"
+PRACTICE = "#8A4B00"  # the practice banner (as the console's)
+ON_PRACTICE = "#FFFFFF"
 
 STATUS_COLOURS: dict[str, str] = {
     "pending": MUTED,

@@ -113,9 +113,22 @@ def sync_bar(ctx: Any) -> tuple[ft.Control, Cleanup]:
         visible=False,
     )
     progress = ft.ProgressBar(value=None, visible=False)
+    practice = ft.Container(
+        ft.Semantics(
+            content=ft.Text(
+                tr("ui.practice_banner"), color=theme.ON_PRACTICE, weight=ft.FontWeight.BOLD
+            ),
+            identifier="practice-banner",
+        ),
+        bgcolor=theme.PRACTICE,
+        padding=ft.Padding.symmetric(horizontal=12, vertical=3),
+        alignment=ft.Alignment.CENTER,
+        visible=False,
+    )
 
     def render() -> None:
         s = ctx.sync.status
+        practice.visible = s.practice
         dot.bgcolor = online_colour(s.online)
         state = tr("ui.sync.online") if s.online else tr("ui.sync.offline")
         last = s.last_sync_label or tr("ui.sync.never")
@@ -138,6 +151,7 @@ def sync_bar(ctx: Any) -> tuple[ft.Control, Cleanup]:
     render()
     bar = ft.Column(
         [
+            practice,
             ft.Container(
                 ft.Row([dot, ft.Semantics(content=label, identifier="sync-state")], spacing=6),
                 padding=ft.Padding.symmetric(horizontal=12, vertical=4),

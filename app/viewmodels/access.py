@@ -10,6 +10,7 @@ from app.store.keyfile import PIN_MIN
 from app.viewmodels.base import Navigator, Observable, error_text
 from sync.client import SyncProgress
 from sync.errors import LinliError, ValidationError
+from sync.protocol import LINK_SCHEME, parse_enroll_link
 
 HOME = "/home"
 SETTINGS = "/settings"
@@ -24,7 +25,12 @@ class SetupForm:
 
 
 class SetupViewModel(Observable):
-    """Enroll this phone with a one-time code, choose a PIN, pull the team's data."""
+    """Enroll this phone with a one-time code, choose a PIN, pull the team's data.
+
+    The code field also takes the enrollment link of a printed QR code
+    (``linli://enroll?server=…&code=…&fp=…``, pasted or scanned): it fills in the server address
+    and the code, and the server's key fingerprint is checked against the keys the server answers
+    with (``enroll.wrong_server``, nothing kept, if they differ)."""
 
     def __init__(self, device: Device, nav: Navigator, server_url: str | None = None) -> None:
         super().__init__()
@@ -33,8 +39,26 @@ class SetupViewModel(Observable):
         self.busy = False
         self.progress: float | None = None
         self.error: str | None = None
+        #: the server key fingerprint of a pasted enrollment link (None: a typed code)
+        self.fingerprint: str | None = None
+
+    def take_link(self) -> str | None:
+        """If the code field holds an enrollment link, split it into the server address and the
+        code (keeping its fingerprint); the error text if it is a broken link."""
+        f = self.form
+        if not f.code.strip().lower().startswith(LINK_SCHEME):
+            return None
+        try:
+            link = parse_enroll_link(f.code)
+        except ValidationError as exc:
+            return error_text(exc)
+        f.server_url, f.code, self.fingerprint = link.server, link.code, link.fingerprint
+        return None
 
     def _check(self) -> str | None:
+        broken = self.take_link()
+        if broken:
+            return broken
         f = self.form
         if not f.server_url.strip():
             return tr("ui.setup.need_server")
@@ -57,7 +81,11 @@ class SetupViewModel(Observable):
         self.changed()
         try:
             self.device.enroll(
-                self.form.server_url, self.form.code, self.form.pin, progress=self._on_progress
+                self.form.server_url,
+                self.form.code,
+                self.form.pin,
+                fingerprint=self.fingerprint,
+                progress=self._on_progress,
             )
         except LinliError as exc:
             self.busy, self.progress = False, None

@@ -18,6 +18,7 @@ from app.services.sync_service import SyncService
 from app.viewmodels.base import Navigator, ViewModel
 from app.viewmodels.field_common import (
     Rejection,
+    control_label,
     current_rejections,
     dismiss_rejection,
     household_label,
@@ -166,6 +167,14 @@ class AssignmentViewModel(ViewModel):
             place = self.device.get("place", self._a("target_id"))
             return str(place.get("name")) if place else self._a("target_id")
         return tr("ui.field.unknown_household")
+
+    @property
+    def control(self) -> str:
+        """The control status the household lives under with its day count
+        (``居家隔离 · 第 1 天/共 14 天``); "" when none."""
+        if self.household is None:
+            return ""
+        return control_label(self.device, self.household, self.now(), language())
 
     @property
     def household_id(self) -> str | None:

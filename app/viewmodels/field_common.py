@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from app.i18n import language, tr
@@ -17,6 +18,7 @@ from app.viewmodels.base import Navigator, ViewModel, error_text
 from app.viewmodels.refusals import readable_params, refusal_text
 from app.viewmodels.timefmt import Clock
 from sync import i18n
+from sync.domain.control import control_text
 from sync.errors import LinliError
 
 #: store meta key: op ids of rejections the person has acknowledged on this phone
@@ -186,3 +188,22 @@ class FieldListViewModel(ViewModel):
         """Note how many rejections this refresh showed (see :meth:`_sync_changed`)."""
         if self.sync is not None:
             self._rejection_count = len(self.sync.status.rejections)
+
+
+def control_label(
+    device: Device, household: Mapping[str, Any] | None, now: datetime, lang: str
+) -> str:
+    """The control status a household lives under, with its day count in the phone's calendar
+    (``居家隔离 · 第 3 天/共 14 天``): its own, or else that of the nearest place above it that is
+    under control (a sealed building); "" when none is."""
+    local = now.astimezone()
+    zone = local.tzinfo or UTC
+    shown = control_text(household, local.date(), zone, lang)
+    place_id = (household or {}).get("place_id")
+    seen: set[str] = set()
+    while not shown and isinstance(place_id, str) and place_id not in seen:
+        seen.add(place_id)
+        place = device.get("place", place_id)
+        shown = control_text(place, local.date(), zone, lang)
+        place_id = (place or {}).get("parent_id")
+    return shown

@@ -18,7 +18,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from console.pages import audit, contacts, devices, login, notices, overview, review
+from console.pages import (
+    audit,
+    contacts,
+    devices,
+    grid,
+    households,
+    login,
+    notices,
+    overview,
+    review,
+    teams,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +41,9 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("overview", "/"),
-    NavItem("grid", None),
-    NavItem("households", None),
-    NavItem("teams", None),
+    NavItem("grid", "/grid"),
+    NavItem("households", "/households"),
+    NavItem("teams", "/teams"),
     NavItem("devices", "/devices"),
     NavItem("notices", "/notices"),
     NavItem("contacts", "/contacts"),
@@ -40,4 +51,4 @@ NAV: tuple[NavItem, ...] = (
     NavItem("audit", "/audit", admin=True),
 )
 
-PAGES = (login, overview, devices, review, audit, notices, contacts)
+PAGES = (login, overview, grid, devices, review, audit, teams, households, notices, contacts)

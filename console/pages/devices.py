@@ -17,7 +17,7 @@ from console import web
 from console.pages.overview import device_allowed
 from console.web import Visitor
 from sync.protocol import now_ms
-from sync.server import audit, devices
+from sync.server import audit, devices, teams
 from sync.server.names import Directory
 from sync.server.runtime import Runtime
 
@@ -65,11 +65,56 @@ def _allowed_device(request: Request, v: Visitor, device_id: str) -> dict[str, A
     return found
 
 
+#: the "silent for N hours" filter's choices
+SILENT_HOURS = (2, 6, 12, 24, 48, 72)
+
+
+def silent(rows: list[dict[str, Any]], hours: int, now: int) -> list[dict[str, Any]]:
+    """People with an active phone that has not synced for ``hours`` (or never), only those
+    phones."""
+    limit = now - hours * 3600 * 1000
+    out = []
+    for person in rows:
+        quiet = [
+            p
+            for p in person["phones"]
+            if p["status"] == "active" and (p["last_sync_at"] or p["enrolled_at"] or 0) < limit
+        ]
+        if quiet:
+            out.append({**person, "phones": quiet})
+    return out
+
+
+def never_enrolled(rt: Runtime, v: Visitor) -> list[dict[str, Any]]:
+    """Active members in the visitor's scope who have never enrolled a phone, by team."""
+    names = Directory(rt)
+    counts = teams.phone_counts(rt)
+    team_names = {tid: str(t.get("name", "")) for tid, t in names.records("team").items()}
+    out = [
+        {"member_id": m.member_id, "name": m.name, "role": m.role, "team_id": m.team_id,
+         "team": team_names.get(m.team_id or "", "")}
+        for m in teams.members(names, counts)
+        if not m.phones and m.disabled_at is None and v.scope.allows_member(m.member_id)
+        and m.team_id
+    ]  # fmt: skip
+    out.sort(key=lambda m: (m["team"], m["name"]))
+    return out
+
+
 @router.get("/devices")
 def device_list(request: Request, v: web.SignedIn) -> Response:
     rt = web.console_of(request).rt
+    hours_text = request.query_params.get("silent", "")
+    hours = int(hours_text) if hours_text.isdigit() and int(hours_text) in SILENT_HOURS else None
+    rows = people(rt, v)
+    if hours is not None:
+        rows = silent(rows, hours, now_ms())
+    never = never_enrolled(rt, v)  # members' names only, as the phones above: not audited
     context = {
-        "people": people(rt, v),
+        "people": rows,
+        "never": never,
+        "silent": hours,
+        "silent_choices": SILENT_HOURS,
         "done": request.query_params.get("done"),
         "done_device": request.query_params.get("device", ""),
     }

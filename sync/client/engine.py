@@ -54,6 +54,8 @@ META_INFLIGHT = "sync.inflight"
 META_REJECTIONS = "rejections"
 #: the server's data epoch last seen (a change: the server was restored from a backup)
 META_EPOCH = "sync.epoch"
+#: True while the server says it is a practice (training) server; absent otherwise
+META_PRACTICE = "server.practice"
 MAX_KEPT_REJECTIONS = 1000
 PRIORITY_PULL_LIMIT = 100
 #: refusals that say "not now", not "never": the op stays queued (a clock to correct; a server
@@ -360,6 +362,8 @@ class _Run:
         s.server_time = resp.server_time
         if resp.wipe is not None:
             s.wipe = resp.wipe
+        if bool(self.outbox.get_meta(META_PRACTICE)) != resp.practice:
+            self.outbox.set_meta(META_PRACTICE, True if resp.practice else None)
 
     def _check_epoch(self, epoch: str | None) -> None:
         """A new data epoch means the server was restored from a backup: every acknowledged op

@@ -15,14 +15,16 @@ from sync.client.ports import Transport
 from sync.errors import SyncError
 
 
-def enroll(transport: Transport, code: str, label: str) -> Identity:
+def enroll(transport: Transport, code: str, label: str, fingerprint: str | None = None) -> Identity:
     """Enroll this device with a one-time ``code``; returns the identity for the caller to save.
 
     The label travels sealed under a key derived from the code, and the member's details come
     back sealed the same way (enrollment version 2). The server's answer must carry a MAC made
     with the code (``enroll.bad_mac`` otherwise); its keys are pinned from then on. A server that
     still speaks version 1 refuses the request (``sync.bad_version``) and spends no code.
-    ``server_url`` is left empty for the caller to fill in.
+    ``server_url`` is left empty for the caller to fill in. ``fingerprint`` (from an enrollment
+    link's ``fp``) must match the server keys in the answer, else ``enroll.wrong_server`` and
+    nothing is kept. An empty ``label`` makes the server label the phone with the member's name.
     """
     from sync.client.engine import _unverified_problem
 
@@ -37,6 +39,7 @@ def enroll(transport: Transport, code: str, label: str) -> Identity:
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise SyncError("sync.malformed", reason="enroll answer") from exc
     resp = protocol.parse_enroll_response(secret, raw)
+    protocol.check_fingerprint(resp, fingerprint)
     return Identity(
         device_id=resp.device_id,
         member_id=resp.member_id,

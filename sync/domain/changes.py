@@ -41,7 +41,9 @@ ID_PREFIX: Final = MappingProxyType(
 _CONTEXT: Final = MappingProxyType(
     {("assignment", "result"): "type", ("request", "urgency"): "created_at"}
 )
-_CHILD_PREFIX: Final = MappingProxyType({"visits": "v-", "notes": "n-", "handover": "ho-"})
+_CHILD_PREFIX: Final = MappingProxyType(
+    {"visits": "v-", "notes": "n-", "handover": "ho-", "control_log": "cl-"}
+)
 
 
 def _result_children(

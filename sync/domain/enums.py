@@ -11,7 +11,9 @@ from types import MappingProxyType
 from typing import Final
 
 PLACE_LEVELS: Final = ("district", "street", "community", "building", "unit")
-CONTROL: Final = ("sealed", "controlled", "precaution", "normal")
+#: schema 4 adds home_isolation (居家隔离: one household isolated at home, from a day to its
+#: planned release)
+CONTROL: Final = ("sealed", "controlled", "precaution", "home_isolation", "normal")
 AGE_BANDS: Final = ("0-6", "7-17", "18-59", "60-79", "80+")
 CARE_FLAGS: Final = (
     "elderly_alone",

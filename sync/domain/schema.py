@@ -36,9 +36,15 @@ _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 #: field, kind or enum value is added (``docs/upgrades.md``, "The evolution contract"):
 #: 1 — launch; 2 — a visit carries its own ``result``; 3 — the key-care categories committees keep
 #: (``care_flag``: very_old, scheduled_treatment, mental_illness, hardship, left_behind_child) and
-#: a resident's ``care_other`` (the original text of a category that is none of them); 4 — notices
-#: gain ``expires_at``, ``withdrawn_at``, ``edited_at`` and ``buildings`` (target some buildings of
-#: the community), contacts gain ``kind`` (``contact.kind``), ``name``, ``note`` and ``removed_at``.
+#: a resident's ``care_other`` (the original text of a category that is none of them);
+#: 4 — teams and members can be disabled (``disabled_at`` on ``team`` and ``member``: the time a
+#: coordinator disabled them; cleared to enable again).
+#:   and control status with its dates: ``control`` value ``home_isolation`` (居家隔离), a place's
+#:   and a household's ``control_since`` / ``control_until`` and their append-only ``control_log``
+#:   (every change of status: from, to, its dates, when, by whom).
+#:   and (notices and the directory) notices gain ``expires_at``, ``withdrawn_at``, ``edited_at``
+#:   and ``buildings`` (target some buildings of the community); contacts gain ``kind``
+#:   (``contact.kind``), ``name``, ``note`` and ``removed_at``.
 SCHEMA_VERSION: Final = 4
 CARE_OTHER_MAX: Final = 100
 NOTICE_BUILDINGS_MAX: Final = 200
@@ -148,16 +154,40 @@ FREE_RESULT: Final[tuple[Mapping[str, Check], tuple[str, ...]]] = (
     ("summary",),
 )
 
+#: schema 4: one change of a place's or household's control status, kept for good. ``by`` is who
+#: made it (a console account or a member id); ``since``/``until`` the status's dates as set.
+_CONTROL_CHILD = ChildSpec(
+    fields=MappingProxyType(
+        {
+            "id": ident,
+            "at": time,
+            "by": text(NAME_MAX),
+            "from": enum("control"),
+            "to": enum("control"),
+            "since": time,
+            "until": time,
+        }
+    ),
+    required=frozenset({"id", "at", "to"}),
+)
+#: the control fields places and households share (schema 4 added the dates)
+_CONTROL_FIELDS: Final[dict[str, Check]] = {
+    "control": enum("control"),
+    "control_since": time,
+    "control_until": time,
+}
+
 PLACE_KIND = _kind(
     "place",
     {
         "parent_id": ident,
         "level": enum("place.level"),
         "name": text(TITLE_MAX),
-        "control": enum("control"),
+        **_CONTROL_FIELDS,
     },
     ("level", "name"),
     defaults=MappingProxyType({"control": "normal"}),
+    children=MappingProxyType({"control_log": _CONTROL_CHILD}),
 )
 
 HOUSEHOLD_KIND = _kind(
@@ -169,11 +199,12 @@ HOUSEHOLD_KIND = _kind(
         "room": text(20),
         "address": text(200),
         "phone": phone,
-        "control": enum("control"),
+        **_CONTROL_FIELDS,
         "note": _NOTE,
     },
     ("place_id", "address"),
     defaults=MappingProxyType({"control": "normal"}),
+    children=MappingProxyType({"control_log": _CONTROL_CHILD}),
 )
 
 RESIDENT_KIND = _kind(
@@ -198,6 +229,7 @@ TEAM_KIND = _kind(
         "kind": enum("team.kind"),
         "area": id_list(500),
         "community_id": ident,
+        "disabled_at": time,  # schema 4
     },
     ("name", "kind", "community_id"),
     defaults=MappingProxyType({"area": ()}),
@@ -205,7 +237,13 @@ TEAM_KIND = _kind(
 
 MEMBER_KIND = _kind(
     "member",
-    {"name": text(NAME_MAX), "phone": phone, "role": enum("member.role"), "team_id": ident},
+    {
+        "name": text(NAME_MAX),
+        "phone": phone,
+        "role": enum("member.role"),
+        "team_id": ident,
+        "disabled_at": time,  # schema 4
+    },
     ("name", "role"),
 )
 

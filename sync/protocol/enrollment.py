@@ -12,12 +12,13 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import parse_qs, quote, urlsplit
 
 from sync.crypto import sealing, signing
 from sync.crypto.symmetric import Aead, AuthenticationFailed, hkdf_expand
 from sync.errors import SyncError, ValidationError
 from sync.protocol.envelope import strict_json
-from sync.protocol.keys import DeviceKeys, ServerKeys
+from sync.protocol.keys import FINGERPRINT_HEX, DeviceKeys, ServerKeys, server_fingerprint
 from sync.protocol.wire import (
     b64d,
     b64e,
@@ -261,3 +262,53 @@ def parse_enroll_response(code: str | EnrollSecret, body: Any) -> EnrollResponse
         ),
         server_time=get_field(body, "server_time", int),
     )
+
+
+# -- the enrollment link (the QR code's text) ---------------------------------------------------
+LINK_SCHEME: Final = "linli://enroll"
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollLink:
+    """What an enrollment QR code (or a pasted link) says: the server's URL, the one-time code
+    and, when given, the server's key fingerprint (:func:`~sync.protocol.keys.server_fingerprint`)."""
+
+    server: str
+    code: str
+    fingerprint: str | None = None
+
+
+def enroll_link(server_url: str, code: str, fingerprint: str | None = None) -> str:
+    """``linli://enroll?server=<url-encoded URL>&code=<code>[&fp=<fingerprint>]``."""
+    link = f"{LINK_SCHEME}?server={quote(server_url, safe='')}&code={quote(code, safe='-')}"
+    return f"{link}&fp={fingerprint}" if fingerprint else link
+
+
+def parse_enroll_link(text: str) -> EnrollLink:
+    """The parts of a ``linli://enroll`` link; ``enroll.bad_link`` if it is not one."""
+    parts = urlsplit(text.strip())
+    query = parse_qs(parts.query)
+    server, code = query.get("server", [""])[0], query.get("code", [""])[0]
+    fp = query.get("fp", [""])[0].lower() or None
+    if (
+        f"{parts.scheme}://{parts.netloc}" != LINK_SCHEME
+        or not server.startswith(("http://", "https://"))
+        or not normalize_code(code)
+        or (fp is not None and (len(fp) != FINGERPRINT_HEX or not _is_hex(fp)))
+    ):
+        raise ValidationError("enroll.bad_link")
+    return EnrollLink(server, code, fp)
+
+
+def _is_hex(text: str) -> bool:
+    return all(ch in "0123456789abcdef" for ch in text)
+
+
+def check_fingerprint(response: EnrollResponse, expected: str | None) -> None:
+    """Refuse (``enroll.wrong_server``) an answer whose server keys are not the ones the link
+    named. ``None``: the link gave no fingerprint (a typed code), nothing to compare."""
+    if expected is None:
+        return
+    found = server_fingerprint(response.server_signing_public, response.server_sealing_public)
+    if not hmac.compare_digest(found, expected.lower()):
+        raise SyncError("enroll.wrong_server")

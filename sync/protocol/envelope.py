@@ -258,6 +258,8 @@ def seal_response(resp: SyncResponse, server: ServerKeys, device_sealing_public:
         payload["wipe"] = resp.wipe
     if resp.epoch is not None:
         payload["epoch"] = resp.epoch
+    if resp.practice:  # only on a practice server: a live server's answers stay as they were
+        payload["practice"] = True
     sealed = sealing.seal(device_sealing_public, _deflate(payload), RESPONSE_INFO, header)
     return _pack(_KIND_RESPONSE, header, sealed, server.signing)
 
@@ -284,6 +286,9 @@ def open_response(
     epoch = payload.get("epoch")
     if epoch is not None and (not isinstance(epoch, str) or not 0 < len(epoch) <= 64):
         raise malformed("epoch")
+    practice = payload.get("practice", False)
+    if not isinstance(practice, bool):
+        raise malformed("practice")
     receipt = None
     if payload.get("receipt") is not None:
         receipt = Receipt.from_dict(payload["receipt"])
@@ -302,6 +307,7 @@ def open_response(
         records=[ServerCopy.from_dict(c) for c in _list(payload, "records")],
         wipe=wipe,
         epoch=epoch,
+        practice=practice,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Self
@@ -51,6 +52,23 @@ class DeviceKeys(KeyPair):
 @dataclass(frozen=True, slots=True)
 class ServerKeys(KeyPair):
     """The server's key pairs (requests are sealed to it; it signs responses, receipts, problems)."""
+
+
+#: hex digits of a server key fingerprint (128 bits)
+FINGERPRINT_HEX = 32
+
+
+def server_fingerprint(signing_public: bytes, sealing_public: bytes) -> str:
+    """The server's key fingerprint, as printed in enrollment QR codes (``fp=``): the first
+    128 bits of ``SHA-256("linli server keys v1\n" ‖ signing public ‖ sealing public)``, lower-case
+    hex. A phone compares it with the keys the enrollment answer carries."""
+    digest = hashlib.sha256(b"linli server keys v1\n" + signing_public + sealing_public)
+    return digest.hexdigest()[:FINGERPRINT_HEX]
+
+
+def fingerprint_of(keys: KeyPair) -> str:
+    """:func:`server_fingerprint` of a key pair's public halves."""
+    return server_fingerprint(keys.signing.public_bytes(), keys.sealing.public_bytes())
 
 
 def signer_of(keys: KeyPair | SigningKey) -> SigningKey:

@@ -277,3 +277,6 @@ class SyncResponse:
     #: the server's data epoch: a change means it was restored from a backup, so the phone
     #: re-sends the changes it keeps (``None``: an older server that does not say)
     epoch: str | None = None
+    #: the server is a practice (training) server: every phone screen shows a 演练 banner.
+    #: Sent only when true; absent (an older or a live server) reads as False
+    practice: bool = False

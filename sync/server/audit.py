@@ -59,6 +59,8 @@ VIEW_PERSONAL = "view.personal"
 EXPORT = "export"
 IMPORT = "import"
 ENROLL = "enroll"
+#: a team or member created, edited, moved, disabled or enabled in the console
+TEAM_CHANGE = "team.change"
 
 
 @dataclass(frozen=True, slots=True)

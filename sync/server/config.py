@@ -70,6 +70,8 @@ class Settings:
     database_url: str
     public_url: str = DEFAULT_PUBLIC_URL
     timezone: str = DEFAULT_TIMEZONE
+    #: a practice (training) server (``init --practice``): phones and console show a banner
+    practice: bool = False
 
     @property
     def key_path(self) -> Path:
@@ -106,6 +108,7 @@ def resolve(
         database_url=str(url),
         public_url=str(public_url or saved.get("public_url") or DEFAULT_PUBLIC_URL),
         timezone=str(timezone or saved.get("timezone") or DEFAULT_TIMEZONE),
+        practice=saved.get("practice") is True,
     )
 
 
@@ -134,6 +137,8 @@ def init_data_dir(settings: Settings, *, save_database: bool) -> Secrets:
     config = read_config(settings.data_dir)
     config["public_url"] = settings.public_url
     config["timezone"] = settings.timezone
+    if settings.practice:
+        config["practice"] = True
     if save_database:
         config["database"] = settings.database_url
     (settings.data_dir / CONFIG_FILE).write_text(

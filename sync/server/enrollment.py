@@ -16,7 +16,9 @@ single use and expires (default 24 h). Enrolling with a code:
 A retry with the same device keys after a lost answer gets the same answer again (same device id),
 so a phone on a bad link does not burn its code.
 
-QR content: ``linli://enroll?server=<url-encoded server URL>&code=<code>``.
+QR content: ``linli://enroll?server=<url-encoded server URL>&code=<code>&fp=<fingerprint>``
+(:func:`sync.protocol.enroll_link`; the phone checks the fingerprint against the keys it
+receives). A phone that sends an empty label is labelled with its member's name.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
 
 from sqlalchemy import select, update
 
@@ -38,7 +39,7 @@ from sync.server.runtime import Runtime
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 12
 DEFAULT_TTL_S = 24 * 3600
-QR_SCHEME = "linli://enroll"
+QR_SCHEME = protocol.LINK_SCHEME
 
 
 def new_code() -> str:
@@ -46,23 +47,20 @@ def new_code() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, CODE_LENGTH, 4))
 
 
-def qr_content(server_url: str, code: str) -> str:
-    return f"{QR_SCHEME}?server={quote(server_url, safe='')}&code={code}"
+def qr_content(server_url: str, code: str, fingerprint: str | None = None) -> str:
+    """The QR code's text (:func:`sync.protocol.enroll_link`)."""
+    return protocol.enroll_link(server_url, code, fingerprint)
+
+
+def link_for(rt: Runtime, code: str, server_url: str | None = None) -> str:
+    """The enrollment link of ``code`` on this server, with its key fingerprint."""
+    return qr_content(server_url or rt.settings.public_url, code, protocol.fingerprint_of(rt.keys))
 
 
 def parse_qr_content(text: str) -> tuple[str, str]:
-    """``(server_url, code)`` from a QR's text; ``validation.invalid`` if it is not one."""
-    parts = urlsplit(text)
-    query = parse_qs(parts.query)
-    if (
-        f"{parts.scheme}://{parts.netloc}" != QR_SCHEME
-        or not query.get("server")
-        or not query.get("code")
-    ):
-        raise ValidationError(
-            "validation.invalid", field="qr", reason="not a linli enrollment code"
-        )
-    return query["server"][0], query["code"][0]
+    """``(server_url, code)`` from a QR's text; ``enroll.bad_link`` if it is not one."""
+    link = protocol.parse_enroll_link(text)
+    return link.server, link.code
 
 
 def parse_duration(text: str) -> int:
@@ -136,6 +134,7 @@ def enroll(rt: Runtime, body: Any) -> dict[str, Any]:
         role = str(member_refs.get("role", "volunteer"))
         team_id = member_refs.get("team_id")
         if row.device_id is None:
+            label = label.strip() or str(member.get("name", ""))
             conn.execute(
                 db.devices.insert().values(
                     device_id=device_id,

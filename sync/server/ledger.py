@@ -16,8 +16,9 @@ already checked on their own (``validate_op``, clock):
    is also fed under the keys the record had before, so the phones it no longer reaches learn
    it left them (the phone then hides it: see ``app.viewmodels.notices``);
 5. when a batch moves an entity into a new scope (a household to another place, an assignment to
-   another team) the entity's earlier ops — for a household, also its residents', requests' and
-   assignments' — are fed again under the added keys, so devices that newly see it receive its
+   another team, a place under another parent) the entity's earlier ops — for a household, also
+   its residents', requests' and assignments'; for a place, everything beneath it — are fed again
+   under the added keys, so devices that newly see it receive its
    whole history (a DEVICE whose own scope changes restarts its pull instead: see service);
 6. ops, feed, scope index, records and the ``head`` counter are written with a few executemany
    statements.
@@ -45,6 +46,7 @@ from sync.server.scope import (
     entity_keys,
     household_keys,
     parent_ref,
+    place_chain,
     refs_of,
 )
 from sync.server.state import Key, OpCache, PlaceCache, TxWorld, chunks, op_aad, record_aad
@@ -183,6 +185,7 @@ class Ledger:
                 out.setdefault(op_id, (device, set()))[1].update(keys)
 
         moved: list[tuple[str, set[str]]] = []  # households in a new place: their keys added
+        rehomed: list[tuple[str, set[str]]] = []  # places under a new parent: keys added beneath
         for kind, entity_id in sorted(final):
             before = start.refs(kind, entity_id) or {}
             after = world.refs(kind, entity_id) or {}
@@ -196,11 +199,58 @@ class Ledger:
                 added = household_keys(world, entity_id) - household_keys(start, entity_id)
                 if added:
                     moved.append((entity_id, added))
+            if kind == "place" and before.get("parent_id") != after.get("parent_id"):
+                added = _under(world, entity_id) - _under(start, entity_id)
+                if added and world.existed(kind, entity_id):
+                    rehomed.append((entity_id, added))
         dependants = self._dependants(conn, [household for household, _ in moved])
         for household, added in moved:
             if household in dependants:
                 feed_again(self._ops_of(conn, dependants[household]), added)
+        for place_id, added in rehomed:
+            feed_again(self._ops_of_many(conn, self._beneath(conn, world, place_id)), added)
         return out
+
+    def _beneath(self, conn: Connection, world: TxWorld, place_id: str) -> list[Key]:
+        """Everything under a place: its places at every depth, their households and the
+        households' residents, requests and assignments, and the assignments on the places."""
+        places = [
+            p for p in world.place_ids() if p != place_id and place_id in place_chain(world, p)
+        ]
+        out: list[Key] = [("place", p) for p in sorted(places)]
+        homes: list[str] = []
+        t = db.records
+        for part in chunks([place_id, *sorted(places)]):
+            rows = conn.execute(
+                select(t.c.kind, t.c.entity_id).where(
+                    db.in_list(conn, t.c.parent_ref, part),
+                    t.c.kind.in_(("household", "assignment")),
+                )
+            )
+            for r in rows:
+                out.append((r.kind, r.entity_id))
+                if r.kind == "household":
+                    homes.append(r.entity_id)
+        for keys in self._dependants(conn, homes).values():
+            out.extend(keys)
+        return out
+
+    def _ops_of_many(self, conn: Connection, entities: list[Key]) -> list[Any]:
+        """The (op id, device) of every op on these entities: one query per kind and chunk."""
+        by_kind: dict[str, list[str]] = {}
+        for kind, entity_id in sorted(set(entities)):
+            by_kind.setdefault(kind, []).append(entity_id)
+        rows: list[Any] = []
+        for kind, ids in by_kind.items():
+            for part in chunks(ids):
+                rows.extend(
+                    conn.execute(
+                        select(db.ops.c.op_id, db.ops.c.device).where(
+                            db.ops.c.kind == kind, db.in_list(conn, db.ops.c.entity_id, part)
+                        )
+                    ).all()
+                )
+        return rows
 
     def _ops_of(self, conn: Connection, entities: list[Key]) -> list[Any]:
         rows: list[Any] = []
@@ -363,6 +413,10 @@ def _authorize(
     if validate:
         validate_op(op)
     return authorize(actor, op, world, stored)
+
+
+def _under(world: World, place_id: str) -> set[str]:
+    return {f"p:{p}" for p in place_chain(world, place_id)}
 
 
 def _merge(op: Op, world: TxWorld, merger: Merger) -> dict[str, Any]:

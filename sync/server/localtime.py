@@ -7,7 +7,7 @@ with an offset or ``Z``; records store it as canonical UTC (:func:`sync.domain.t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sync.domain.times import to_iso
@@ -48,3 +48,19 @@ def show(moment: datetime | str | int | None, where: tzinfo) -> str:
     elif isinstance(moment, str):
         moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
     return moment.astimezone(where).strftime(SHOWN)
+
+
+def today(where: tzinfo, now: datetime | None = None) -> date:
+    """Today's date in the operation's zone."""
+    return (now or datetime.now(UTC)).astimezone(where).date()
+
+
+def today_start(where: tzinfo, now: datetime | None = None) -> str:
+    """The record time of today's local midnight (the first day of a status set today)."""
+    day = today(where, now)
+    return to_iso(datetime(day.year, day.month, day.day, tzinfo=where))
+
+
+def show_date(moment: str | None, where: tzinfo) -> str:
+    """``YYYY-MM-DD`` in local time of a record time ("" for none)."""
+    return show(moment, where)[:10] if moment else ""

@@ -106,6 +106,7 @@ class SyncService:
             records=list(answer.records),
             wipe=device.wipe,
             epoch=epoch,
+            practice=self.rt.settings.practice,
         )
         sealed = protocol.seal_response(response, self.rt.keys, device.sealing_public)
         logs.event(

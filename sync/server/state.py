@@ -125,6 +125,10 @@ class TxWorld:
     def at_start(self) -> _StartView:
         return _StartView(self)
 
+    def place_ids(self) -> set[str]:
+        """Every place, as it stands in this transaction (stored and new)."""
+        return set(self._places) | {eid for kind, eid in self._overlay_refs if kind == "place"}
+
     # -- loading -------------------------------------------------------------------------
     def load_refs(self, keys: Iterable[Key]) -> None:
         """Fetch refs of records not loaded yet: one query per kind."""

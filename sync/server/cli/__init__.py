@@ -3,7 +3,8 @@
 Commands, one module per group: :mod:`.setup` (``init``, ``serve``, ``demo``), :mod:`.phones`
 (``enroll``, ``retire``, ``revoke``, ``devices``), :mod:`.work` (``import-households``,
 ``team create``, ``assign``), :mod:`.notices` (``notice publish|edit|withdraw|list|show``,
-``contact add|edit|remove|list``), :mod:`.places` (``place add``), :mod:`.lists`
+``contact add|edit|remove|list``), :mod:`.teams` (``team edit|disable|enable|codes``,
+``member add|move|disable|enable``, ``import-roster``), :mod:`.places` (``place add``), :mod:`.lists`
 (``places``, ``teams``, ``members``), :mod:`.review` (``review list|show|apply|dismiss``) and
 :mod:`.accounts` (``user add|list|disable|enable|reset|totp``, ``audit list|verify``: the command
 centre's accounts and audit log), :mod:`.backups` (``backup``, ``restore``). Options that take
@@ -21,7 +22,18 @@ from collections.abc import Sequence
 import click
 
 from sync.i18n import t
-from sync.server.cli import accounts, backups, lists, notices, phones, places, review, setup, work
+from sync.server.cli import (
+    accounts,
+    backups,
+    lists,
+    notices,
+    phones,
+    places,
+    review,
+    setup,
+    teams,
+    work,
+)
 from sync.server.cli.base import GLOBAL_OPTIONS, Root, _set_global, lang_of
 
 PROG = "python -m sync.server"
@@ -41,7 +53,7 @@ def build(lang: str) -> click.Group:
                 [flag, name], help=h(name), callback=_set_global, expose_value=False, is_eager=True
             )
         )
-    for module in (setup, phones, work, notices, places, lists, review, accounts, backups):
+    for module in (setup, phones, work, notices, teams, places, lists, review, accounts, backups):
         module.register(root, lang)
     return root
 

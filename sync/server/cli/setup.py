@@ -32,16 +32,25 @@ def register(group: click.Group, lang: str) -> None:
     @group.command("init", help=h("init"), short_help=h("init"))
     @click.option("--public-url", help=h("public_url"))
     @click.option("--timezone", help=h("timezone"))
+    @click.option("--practice", is_flag=True, help=h("practice"))
     @global_options(lang)
     @click.pass_context
-    def init(ctx: click.Context, public_url: str | None, timezone: str | None) -> None:
-        chosen = settings(ctx, public_url, timezone)
+    def init(
+        ctx: click.Context, public_url: str | None, timezone: str | None, practice: bool
+    ) -> None:
+        chosen = (
+            replace(settings(ctx, public_url, timezone), practice=True)
+            if practice
+            else (settings(ctx, public_url, timezone))
+        )
         localtime.zone(chosen.timezone)  # refuse a zone the system does not know
         explicit = bool(state(ctx).database or os.environ.get(config.ENV_DATABASE))
         config.init_data_dir(chosen, save_database=explicit)
         database = ctx.with_resource(Database(chosen.database_url))
         database.create_schema()
         say(ctx, "initialised", data_dir=str(chosen.data_dir), database=database.safe_url())
+        if chosen.practice:
+            say(ctx, "initialised_practice")
 
     @group.command("upgrade", help=h("upgrade"), short_help=h("upgrade"))
     @global_options(lang)

@@ -10,7 +10,7 @@ import click
 
 from sync.domain.enums import ASSIGNMENT_TYPES, PRIORITIES, TARGET_KINDS, TEAM_KINDS
 from sync.i18n import t
-from sync.server import admin, importing, localtime
+from sync.server import admin, importing, localtime, teams
 from sync.server.cli.base import Group, global_options, runtime, say, text, zone
 from sync.server.cli.preview import decisions, show_preview
 from sync.server.names import Directory
@@ -79,7 +79,7 @@ def register(group: click.Group, lang: str) -> None:
     ) -> None:
         rt = runtime(ctx)
         names = Directory(rt)
-        team_id = admin.create_team(
+        team_id = teams.create_team(
             rt,
             name=name,
             kind=kind,

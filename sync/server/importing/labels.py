@@ -3,7 +3,7 @@
 - key-care categories (:func:`care`): several per cell, separated by 、，,；;| or spaces
   (``独居老人、低保``); ``血透``/``放化疗`` are scheduled hospital treatment, ``困难/低保`` is
   hardship; a category that is none of linli's is kept as ``other`` with its text;
-- control status (:func:`control`): ``居家隔离`` -> controlled, ``封控`` -> sealed …;
+- control status (:func:`control`): ``居家隔离`` -> home_isolation, ``封控`` -> sealed …;
 - yes/no (:func:`yes_no`): 是/否, √/×, Y/N, 1/0;
 - an age (``85``, ``85岁``) -> its band; a band as written (``80+``, ``60-79``, ``80岁及以上``);
 - phone numbers (:func:`phone`): full-width digits, spaces, dashes, brackets and ``+86``/``0086``
@@ -82,7 +82,8 @@ _CARE_SPLIT = re.compile(r"[、，,；;|\s]+")
 
 CONTROL_ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
     "sealed": ("封控", "封控区", "封闭", "封闭管理", "封控管理"),
-    "controlled": ("管控", "管控区", "居家隔离", "隔离", "集中隔离", "居家隔离观察"),
+    "home_isolation": ("居家隔离", "居家隔离观察", "居家观察"),
+    "controlled": ("管控", "管控区", "隔离", "集中隔离"),
     "precaution": ("防范", "防范区", "居家健康监测", "健康监测", "居家监测"),
     "normal": ("正常", "常态", "无", "否", "-", "解除", "已解除"),
 }

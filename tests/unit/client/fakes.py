@@ -127,6 +127,7 @@ class FakeServerTransport:
     server_time: int = 1_700_000_000_000
     wipe: str | None = None  # tell every phone that syncs to wipe (retired / revoked)
     epoch: str | None = None  # the data epoch answers carry (a change: restored from a backup)
+    practice: bool = False  # a practice (training) server
 
     # -- transport port --------------------------------------------------
     def post(self, path: str, body: bytes, content_type: str) -> TransportResponse:
@@ -212,6 +213,7 @@ class FakeServerTransport:
             server_time=self.server_time,
             wipe=self.wipe,
             epoch=self.epoch,
+            practice=self.practice,
         )
         return protocol.seal_response(resp, self.keys, device.sealing_public)
 

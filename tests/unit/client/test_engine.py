@@ -375,3 +375,15 @@ def test_a_restored_server_gets_every_kept_op_again_in_the_same_sync() -> None:
     assert outbox.pending == [] and outbox.get_meta("sync.epoch") == "e2"
     again = engine.sync()  # the same epoch: nothing is sent twice
     assert again.resent == 0 and again.sent == 0
+
+
+def test_a_practice_server_is_kept_in_meta_until_the_server_says_otherwise() -> None:
+    engine, server, outbox = enrolled(shift_ops(1))
+    engine.sync()
+    assert outbox.get_meta("server.practice") is None
+    server.practice = True
+    engine.sync()
+    assert outbox.get_meta("server.practice") is True
+    server.practice = False  # e.g. the phone was enrolled again to a live server
+    engine.sync()
+    assert outbox.get_meta("server.practice") is None

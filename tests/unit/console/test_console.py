@@ -207,10 +207,12 @@ def test_a_one_time_password_must_be_changed_first(world) -> None:
 def test_console_catalogs_have_the_same_keys_and_every_code() -> None:
     zh: dict[str, str] = {}
     en: dict[str, str] = {}
-    for path in sorted((CONSOLE / "locales/zh-CN").glob("*.json")):  # one file per page
-        zh |= json.loads(path.read_text(encoding="utf-8"))
-        en |= json.loads((CONSOLE / "locales/en" / path.name).read_text(encoding="utf-8"))
+    for lang, merged in (("zh-CN", zh), ("en", en)):
+        for path in sorted((CONSOLE / "locales" / lang).glob("*.json")):  # each page's own file
+            merged.update(json.loads(path.read_text(encoding="utf-8")))
     assert zh.keys() == en.keys()
+    for page in (CONSOLE / "locales/en").glob("*.json"):  # each page's own catalog too
+        en = {**en, **json.loads(page.read_text(encoding="utf-8"))}
     codes = set()
     for path in CONSOLE.rglob("*.py"):
         codes |= set(

@@ -249,6 +249,23 @@ def test_the_wipe_flag_round_trips_and_older_answers_mean_no_wipe() -> None:
         assert code_of(err) == "sync.malformed"
 
 
+def test_the_practice_flag_round_trips_and_older_answers_mean_live() -> None:
+    older = {"batch": "b-1", "acks": [], "rejected": [], "changes": [], "cursor": "9"}
+    older |= {"more": False, "receipt": None, "server_time": 5}  # no "practice" key at all
+    assert protocol.open_response(sealed_payload(older), DEVICE, SRV_SIGN, "b-1").practice is False
+    practice = {**older, "practice": True}
+    assert protocol.open_response(sealed_payload(practice), DEVICE, SRV_SIGN, "b-1").practice
+    resp = SyncResponse("b-1", [], [], [], None, False, None, 5, practice=True)
+    body = protocol.seal_response(resp, SERVER, DEVICE.sealing.public_bytes())
+    assert protocol.open_response(body, DEVICE, SRV_SIGN, "b-1").practice is True
+    for bad in (1, "yes", None):
+        with pytest.raises(SyncError) as err:
+            protocol.open_response(
+                sealed_payload({**older, "practice": bad}), DEVICE, SRV_SIGN, "b-1"
+            )
+        assert code_of(err) == "sync.malformed"
+
+
 def test_response_for_another_batch_is_stale() -> None:
     with pytest.raises(SyncError) as err:
         protocol.open_response(make_response("b-old"), DEVICE, SRV_SIGN, "b-1")

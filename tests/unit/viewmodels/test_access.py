@@ -9,6 +9,9 @@ from app.services.device import Device
 from app.store import LocalStore
 from app.viewmodels.access import SetupViewModel, UnlockViewModel
 from app.viewmodels.settings import SettingsViewModel
+from sync import protocol
+from sync.errors import ValidationError
+from tests.unit.client.fakes import FakeServerTransport
 from tests.unit.viewmodels.phone import PIN, RecordingNavigator, identity, open_phone
 
 OLD_PIN = "2468"
@@ -49,3 +52,38 @@ def test_setup_refuses_a_pin_under_six_digits_before_enrolling(tmp_path: Path) -
     assert not vm.submit()
     assert vm.error is not None and "6" in vm.error
     assert not LocalStore.exists(tmp_path / "phone")
+
+
+def _link_setup(tmp_path: Path, fingerprint: str) -> tuple[SetupViewModel, FakeServerTransport]:
+    server = FakeServerTransport()
+    server.add_code("QW3E-R4TY-U5IO", "mem-1")
+    device = Device(tmp_path / "phone", transport_factory=lambda url: server)
+    vm = SetupViewModel(device, RecordingNavigator())
+    vm.form.code = protocol.enroll_link("http://10.0.0.9:8700", "QW3E-R4TY-U5IO", fingerprint)
+    vm.form.pin = vm.form.pin_again = PIN
+    return vm, server
+
+
+def test_setup_takes_an_enrollment_link_and_checks_the_server_fingerprint(tmp_path: Path) -> None:
+    server_keys = FakeServerTransport().keys  # another server's keys: a different fingerprint
+    vm, server = _link_setup(tmp_path / "a", protocol.fingerprint_of(server_keys))
+    assert not vm.submit()
+    assert vm.error == ValidationError("enroll.wrong_server").describe("zh-CN")
+    assert vm.form.server_url == "http://10.0.0.9:8700" and vm.form.code == "QW3E-R4TY-U5IO"
+    assert not LocalStore.exists(tmp_path / "a" / "phone")  # nothing kept
+    vm, server = _link_setup(tmp_path / "b", "")
+    vm.fingerprint = None
+    vm.form.code = protocol.enroll_link(
+        "http://10.0.0.9:8700", "QW3E-R4TY-U5IO", protocol.fingerprint_of(server.keys)
+    )
+    assert vm.submit() and vm.error is None
+    assert vm.device.identity is not None
+    assert vm.device.identity.server_url == "http://10.0.0.9:8700"
+    vm.device.lock()
+
+
+def test_setup_says_plainly_when_a_link_is_broken(tmp_path: Path) -> None:
+    vm, _ = _link_setup(tmp_path, "")
+    vm.form.code = "linli://enroll?code=QW3E"
+    assert not vm.submit()
+    assert vm.error == ValidationError("enroll.bad_link").describe("zh-CN")

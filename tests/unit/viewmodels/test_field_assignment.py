@@ -277,3 +277,24 @@ def test_server_rejection_is_shown_on_the_record_until_dismissed(tmp_path: Path)
         assert AssignmentViewModel(phone, RecordingNavigator(), "as-1").rejection is None
     finally:
         phone.lock()
+
+
+def test_the_household_shows_its_control_status_with_day_n_of_14(phone: Device) -> None:
+    s = seed_door(phone)
+    vm = AssignmentViewModel(phone, RecordingNavigator(), "as-1", now=fixed_now)
+    assert vm.control == ""  # nothing under control
+    # the unit's building is sealed (no dates: a record from before schema 4)
+    s.put("place", "pl-unit", level="unit", name="2单元", parent_id="pl-b3")
+    s.put("place", "pl-b3", level="building", name="3栋", control="sealed")
+    vm = AssignmentViewModel(phone, RecordingNavigator(), "as-1", now=fixed_now)
+    assert vm.control == "封控区"
+    # the household itself: home isolation from 10 April (Shanghai), release on the 24th
+    s.put(
+        "household",
+        "hh-1",
+        control="home_isolation",
+        control_since="2022-04-09T16:00:00Z",
+        control_until="2022-04-23T16:00:00Z",
+    )
+    vm = AssignmentViewModel(phone, RecordingNavigator(), "as-1", now=fixed_now)
+    assert vm.control == "居家隔离 · 第 3 天/共 14 天"  # NOW is 12 April, 18:00 local

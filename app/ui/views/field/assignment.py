@@ -122,6 +122,9 @@ def _marks(vm: AssignmentViewModel) -> ft.Control:
 def _task(vm: AssignmentViewModel) -> list[ft.Control]:
     """Where, what state, when, what to do and who lives there."""
     controls = [heading(vm.address, size=18, identifier="assignment-address"), _marks(vm)]
+    if vm.control:
+        control = info_row(ft.Icons.SHIELD, vm.control, colour=theme.WARN)
+        controls.append(ft.Semantics(identifier="household-control", content=control))
     if vm.due_label:
         controls.append(info_row(ft.Icons.EVENT, tr("ui.field.home.due", time=vm.due_label)))
     if vm.revisit_label:

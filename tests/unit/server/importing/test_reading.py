@@ -181,7 +181,7 @@ def test_care_categories(text: str, flags: list[str], other: str | None) -> None
 @pytest.mark.parametrize(
     ("text", "value"),
     [
-        ("居家隔离", "controlled"),
+        ("居家隔离", "home_isolation"),
         ("封控", "sealed"),
         ("防范区", "precaution"),
         ("", None),

@@ -67,7 +67,7 @@ def test_a_committee_file_imports_with_labels_bands_phones_and_fill_down(rt: Run
         "5栋",
         "1单元",
         "301",
-        "controlled",
+        "home_isolation",
     )
     assert home["address"] == "观海轩社区 5栋 1单元 301"
     assert homes[people["王芳"][0]["household_id"]]["control"] == "sealed"
