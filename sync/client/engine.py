@@ -56,6 +56,8 @@ META_REJECTIONS = "rejections"
 META_EPOCH = "sync.epoch"
 #: True while the server says it is a practice (training) server; absent otherwise
 META_PRACTICE = "server.practice"
+#: a lead's phone: how the team's phones last reported (``{"at": ms, "phones": [...]}``)
+META_TEAM_PHONES = "team.phones"
 MAX_KEPT_REJECTIONS = 1000
 PRIORITY_PULL_LIMIT = 100
 #: refusals that say "not now", not "never": the op stays queued (a clock to correct; a server
@@ -364,6 +366,11 @@ class _Run:
             s.wipe = resp.wipe
         if bool(self.outbox.get_meta(META_PRACTICE)) != resp.practice:
             self.outbox.set_meta(META_PRACTICE, True if resp.practice else None)
+        if resp.team is not None:
+            self.outbox.set_meta(
+                META_TEAM_PHONES,
+                {"at": resp.server_time, "phones": [p.to_dict() for p in resp.team]},
+            )
 
     def _check_epoch(self, epoch: str | None) -> None:
         """A new data epoch means the server was restored from a backup: every acknowledged op

@@ -53,6 +53,7 @@ from sync.protocol.messages import (
     ServerCopy,
     SyncRequest,
     SyncResponse,
+    TeamPhone,
     make_receipt,
     verify_receipt,
 )
@@ -121,6 +122,7 @@ __all__ = [
     "ServerKeys",
     "SyncRequest",
     "SyncResponse",
+    "TeamPhone",
     "b64d",
     "b64e",
     "canonical_json",

@@ -31,6 +31,7 @@ from sync.protocol.messages import (
     ServerCopy,
     SyncRequest,
     SyncResponse,
+    TeamPhone,
     verify_receipt,
 )
 from sync.protocol.wire import (
@@ -260,6 +261,8 @@ def seal_response(resp: SyncResponse, server: ServerKeys, device_sealing_public:
         payload["epoch"] = resp.epoch
     if resp.practice:  # only on a practice server: a live server's answers stay as they were
         payload["practice"] = True
+    if resp.team is not None:
+        payload["team"] = [p.to_dict() for p in resp.team]
     sealed = sealing.seal(device_sealing_public, _deflate(payload), RESPONSE_INFO, header)
     return _pack(_KIND_RESPONSE, header, sealed, server.signing)
 
@@ -308,6 +311,9 @@ def open_response(
         wipe=wipe,
         epoch=epoch,
         practice=practice,
+        team=[TeamPhone.from_dict(p) for p in _list(payload, "team")]
+        if "team" in payload
+        else None,
     )
 
 

@@ -118,6 +118,38 @@ class ClientReport:
 
 
 @dataclass(frozen=True, slots=True)
+class TeamPhone:
+    """A teammate's phone as the lead's board shows it: when it last synced, what it still had
+    to send then, and its app build (each ``None`` when it never reported)."""
+
+    member: str
+    last_sync: int | None
+    pending: int | None
+    app: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "member": self.member,
+            "last_sync": self.last_sync,
+            "pending": self.pending,
+            "app": self.app,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> TeamPhone:
+        if not isinstance(raw, dict) or not isinstance(raw.get("member"), str):
+            raise malformed("team")
+        last, pending, app = raw.get("last_sync"), raw.get("pending"), raw.get("app")
+        if not (
+            (last is None or type(last) is int)
+            and (pending is None or type(pending) is int)
+            and (app is None or (isinstance(app, str) and len(app) <= 40))
+        ):
+            raise malformed("team")
+        return cls(raw["member"], last, pending, app)
+
+
+@dataclass(frozen=True, slots=True)
 class SyncRequest:
     device_id: str
     batch_id: str
@@ -280,3 +312,6 @@ class SyncResponse:
     #: the server is a practice (training) server: every phone screen shows a 演练 banner.
     #: Sent only when true; absent (an older or a live server) reads as False
     practice: bool = False
+    #: for a team lead's phone: how each teammate's phone last reported (``None``: not a lead,
+    #: or an older server)
+    team: list[TeamPhone] | None = None

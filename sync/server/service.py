@@ -24,7 +24,7 @@ from sync import hlc, protocol
 from sync.domain import validate_op
 from sync.errors import LinliError, OpRejected, SyncError, ValidationError
 from sync.ops import Op
-from sync.protocol import Rejection, ServerCopy, SyncRequest, SyncResponse
+from sync.protocol import Rejection, ServerCopy, SyncRequest, SyncResponse, TeamPhone
 from sync.server import batches, db, devices, logs, review
 from sync.server.authz import Actor
 from sync.server.batches import BatchAnswer
@@ -34,6 +34,7 @@ from sync.server.pull import Page, parse_cursor, pull
 from sync.server.runtime import Runtime
 from sync.server.scope import entity_keys
 from sync.server.state import Key, TxWorld
+from sync.server.teamstatus import team_phones
 
 #: ops stamped further ahead of the server's time are refused (``op.clock_ahead``, temporary)
 CLOCK_AHEAD_MS = hlc.AHEAD_WINDOW_MS
@@ -81,7 +82,7 @@ class SyncService:
             req = protocol.open_request(body, self.rt.keys, device.signing_public)
             now = protocol.now_ms()
             answer, replayed = self._commit(req, device, judge_alone(req.ops, now), now)
-            page, epoch = self._pull(req, device, answer.restart)
+            page, epoch, team = self._pull(req, device, answer.restart)
         except LinliError as exc:
             device_id = header.device if header else None
             batch_id = header.batch if header else None
@@ -107,6 +108,7 @@ class SyncService:
             wipe=device.wipe,
             epoch=epoch,
             practice=self.rt.settings.practice,
+            team=team,
         )
         sealed = protocol.seal_response(response, self.rt.keys, device.sealing_public)
         logs.event(
@@ -134,9 +136,12 @@ class SyncService:
             raise SyncError("sync.unknown_device")
         return device
 
-    def _pull(self, req: SyncRequest, device: devices.Device, restart: bool) -> tuple[Page, str]:
-        """The ops of the device's scope after its cursor (from the start on ``restart``), and
-        the data epoch; nothing for a retired or revoked device (it is about to wipe).
+    def _pull(
+        self, req: SyncRequest, device: devices.Device, restart: bool
+    ) -> tuple[Page, str, list[TeamPhone] | None]:
+        """The ops of the device's scope after its cursor (from the start on ``restart``), the
+        data epoch, and for a lead's phone how the team's phones last reported
+        (:mod:`.teamstatus`); nothing for a retired or revoked device (it is about to wipe).
 
         A cursor of this epoch BEYOND the feed's head means the phone saw ops this database no
         longer has: it was restored from a backup. The epoch is then renewed (once, whoever
@@ -145,7 +150,7 @@ class SyncService:
         with self.rt.db.read() as conn:
             epoch = self.rt.ledger.epoch(conn)
             if device.wipe is not None:
-                return Page([], req.cursor or "", False), epoch
+                return Page([], req.cursor or "", False), epoch, None
             head = db.get_counter(conn, "head")
         cursor, ours = self._cursor_in(req.cursor)
         if not restart and ours and parse_cursor(cursor, epoch) > head:
@@ -166,7 +171,8 @@ class SyncService:
                 cursor=None if restart else cursor,
                 limit=req.pull_limit,
             )
-        return dataclasses.replace(page, cursor=self._cursor_out(page.cursor)), epoch
+            team = team_phones(conn, actor)
+        return dataclasses.replace(page, cursor=self._cursor_out(page.cursor)), epoch, team
 
     def _cursor_out(self, cursor: str) -> str:
         """The pull cursor as the phone holds it: tagged by this server, so that a cursor beyond

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from app.i18n import language, tr
@@ -18,9 +19,24 @@ from app.viewmodels.team.data import (
     due_key,
     utc_now,
 )
+from app.viewmodels.timefmt import local_time
+from sync.client.engine import META_TEAM_PHONES
 from sync.domain import URGENT_LEVELS, attention, label, progress_bucket
 from sync.domain.progress import Progress, progress_of
 from sync.errors import LinliError
+
+
+def _phone_label(phones: dict[str, dict[str, Any]] | None, member: str, now: Any) -> str:
+    if phones is None:
+        return ""
+    phone = phones.get(member)
+    if phone is None or not isinstance(phone.get("last_sync"), int):
+        return tr("ui.team.phone_never")
+    when = local_time(datetime.fromtimestamp(phone["last_sync"] / 1000, UTC), now)
+    pending = phone.get("pending")
+    if isinstance(pending, int) and pending > 0:
+        return tr("ui.team.phone_unsent", time=when, n=pending)
+    return tr("ui.team.phone_synced", time=when)
 
 
 class TeamBoardViewModel(TeamScreen):
@@ -43,6 +59,7 @@ class TeamBoardViewModel(TeamScreen):
         for a in assignments:
             by_member.setdefault(str(a.get("assignee_id") or UNASSIGNED), []).append(a)
         lang = language()
+        phones = self._phones()
         rows = [
             MemberRow(
                 member_id=str(m["id"]),
@@ -50,6 +67,8 @@ class TeamBoardViewModel(TeamScreen):
                 role=label("member.role", str(m.get("role", "")), lang),
                 progress=progress_of(by_member.pop(str(m["id"]), []), now),
                 is_me=m["id"] == self.device.member_id,
+                phone_label=_phone_label(phones, str(m["id"]), now),
+                unsent=(phones or {}).get(str(m["id"]), {}).get("pending"),
             )
             for m in self.data.members()
         ]
@@ -68,6 +87,15 @@ class TeamBoardViewModel(TeamScreen):
         requests = self.data.open_requests()
         self.open_requests = len(requests)
         self.urgent_requests = sum(r.get("urgency") in URGENT_LEVELS for r in requests)
+
+    def _phones(self) -> dict[str, dict[str, Any]] | None:
+        """How each teammate's phone last reported, as the server told this lead's phone at its
+        last sync; ``None`` when it has not (an older server)."""
+        store = self.device.store
+        kept = store.get_meta(META_TEAM_PHONES) if store is not None else None
+        if not isinstance(kept, dict) or not isinstance(kept.get("phones"), list):
+            return None
+        return {str(p.get("member")): p for p in kept["phones"] if isinstance(p, dict)}
 
     def open_member(self, member_id: str) -> None:
         self.nav.go(f"/team/member/{member_id}")

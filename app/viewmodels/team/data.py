@@ -34,6 +34,11 @@ class MemberRow:
     role: str
     progress: Progress
     is_me: bool = False
+    #: how this member's phone last reported ("14:05 同步 · 2 条未发送"; "从未同步"); "" when the
+    #: server has not said (not a lead's phone, or an older server)
+    phone_label: str = ""
+    #: changes still on that phone at its last sync (None: not known)
+    unsent: int | None = None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -313,3 +314,21 @@ def test_the_stored_batch_answer_keeps_the_shape_already_stored() -> None:
     assert BatchAnswer.from_dict(raw) == answer
     older = {k: v for k, v in raw.items() if k != "restart"}  # stored before restarts existed
     assert BatchAnswer.from_dict(older).restart is False
+
+
+def test_a_leads_phone_is_told_how_the_teams_phones_last_reported(
+    rt: Runtime, service: SyncService, world: World
+) -> None:
+    volunteer = phone(rt, service, world.volunteer_a)
+    lead = phone(rt, service, world.lead_a)
+    other_team = phone(rt, service, world.volunteer_b)
+    req = volunteer.request()
+    volunteer.send(dataclasses.replace(req, client=protocol.ClientReport("0.9.1", 3, pending=4)))
+    other_team.sync()
+    answer = lead.sync()
+    assert answer.team is not None
+    told = {p.member: p for p in answer.team}
+    assert set(told) == {world.volunteer_a, world.lead_a}  # the team's phones only
+    mine = told[world.volunteer_a]
+    assert (mine.pending, mine.app) == (4, "0.9.1") and mine.last_sync is not None
+    assert volunteer.sync().team is None  # a volunteer is not told

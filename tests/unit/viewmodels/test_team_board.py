@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,22 @@ def test_english_labels(seeded: Seeder) -> None:
     assert vm.name == "Not assigned"
     assert vm.rows[0].status_label == "Pending"
     assert TEAM  # the seeded team is the phone's
+
+
+def test_board_says_how_each_phone_last_synced(seeded: Seeder) -> None:
+    vm = TeamBoardViewModel(seeded.device, RecordingNavigator(), now=fixed_now)
+    assert all(r.phone_label == "" for r in vm.rows)  # the server has not said yet
+    synced = int(fixed_now().timestamp() * 1000) - 3_600_000  # an hour before "now"
+    seeded.device.require_store().set_meta(
+        "team.phones",
+        {
+            "at": synced,
+            "phones": [{"member": WANG, "last_sync": synced, "pending": 3, "app": "0.1"}],
+        },
+    )
+    vm.load()
+    rows = {r.member_id: r for r in vm.rows}
+    hour = datetime.fromtimestamp(synced / 1000).strftime("%H:%M")
+    assert rows[WANG].phone_label == f"手机 {hour} 同步时还有 3 条未发送"
+    assert rows[WANG].unsent == 3
+    assert rows[ZHAO].phone_label == "手机从未同步"

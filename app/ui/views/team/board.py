@@ -34,11 +34,16 @@ def _member_card(vm: TeamBoardViewModel, row: MemberRow) -> ft.Control:
         ],
         spacing=6,
     )
-    content = ft.Column(
-        [title, progress_chips(row.progress), progress_bar(row.progress)],
-        spacing=6,
-        tight=True,
-    )
+    lines: list[ft.Control] = [title, progress_chips(row.progress), progress_bar(row.progress)]
+    if row.phone_label:
+        colour = theme.WARN if row.unsent else theme.MUTED
+        lines.append(
+            ft.Semantics(
+                identifier=f"member-phone-{row.member_id}",
+                content=ft.Text(row.phone_label, size=13, color=colour),
+            )
+        )
+    content = ft.Column(lines, spacing=6, tight=True)
     return tappable(
         content,
         lambda _: vm.open_member(row.member_id),
