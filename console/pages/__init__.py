@@ -18,7 +18,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from console.pages import audit, devices, grid, households, login, overview, review, teams
+from console.pages import (
+    audit,
+    contacts,
+    devices,
+    grid,
+    households,
+    login,
+    notices,
+    overview,
+    review,
+    teams,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +45,10 @@ NAV: tuple[NavItem, ...] = (
     NavItem("households", "/households"),
     NavItem("teams", "/teams"),
     NavItem("devices", "/devices"),
-    NavItem("notices", None),
-    NavItem("contacts", None),
+    NavItem("notices", "/notices"),
+    NavItem("contacts", "/contacts"),
     NavItem("review", "/review"),
     NavItem("audit", "/audit", admin=True),
 )
 
-PAGES = (login, overview, grid, devices, review, audit, teams, households)
+PAGES = (login, overview, grid, devices, review, audit, teams, households, notices, contacts)

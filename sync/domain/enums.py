@@ -73,6 +73,9 @@ REQUEST_STATUSES: Final = (
     "cancelled",
 )
 NOTICE_KINDS: Final = ("daily", "policy", "rumour_rebuttal")
+#: schema 4: what a directory entry is (a team's lead or member, the community office, the duty
+#: doctor, a public hotline such as 120 or 12345)
+CONTACT_KINDS: Final = ("team_lead", "team_member", "office", "duty_doctor", "hotline", "other")
 
 #: enum name -> its values, in display order. The name is the catalog label prefix.
 ENUMS: Final = MappingProxyType(
@@ -93,5 +96,6 @@ ENUMS: Final = MappingProxyType(
         "request.urgency": URGENCIES,
         "request.status": REQUEST_STATUSES,
         "notice.kind": NOTICE_KINDS,
+        "contact.kind": CONTACT_KINDS,
     }
 )

@@ -42,10 +42,15 @@ _EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 #:   and control status with its dates: ``control`` value ``home_isolation`` (居家隔离), a place's
 #:   and a household's ``control_since`` / ``control_until`` and their append-only ``control_log``
 #:   (every change of status: from, to, its dates, when, by whom).
+#:   and (notices and the directory) notices gain ``expires_at``, ``withdrawn_at``, ``edited_at``
+#:   and ``buildings`` (target some buildings of the community); contacts gain ``kind``
+#:   (``contact.kind``), ``name``, ``note`` and ``removed_at``.
 #: 5 — rounds: an assignment's ``round_id`` (the round that made it: bulk work in one action,
 #:   ``sync/server/rounds.py``; absent on work assigned one by one).
 SCHEMA_VERSION: Final = 5
 CARE_OTHER_MAX: Final = 100
+NOTICE_BUILDINGS_MAX: Final = 200
+CONTACT_NOTE_MAX: Final = 200
 
 NAME_MAX: Final = 50
 TITLE_MAX: Final = 100
@@ -308,6 +313,11 @@ NOTICE_KIND = _kind(
         "body": text(BODY_MAX, multiline=True),
         "published_at": time,
         "community_id": ident,
+        # schema 4: an edit, an expiry, a withdrawal and a target narrower than the community
+        "edited_at": time,
+        "expires_at": time,
+        "withdrawn_at": time,
+        "buildings": id_list(NOTICE_BUILDINGS_MAX),
     },
     ("kind", "title", "body", "published_at", "community_id"),
     device_writable=False,
@@ -315,7 +325,18 @@ NOTICE_KIND = _kind(
 
 CONTACT_KIND = _kind(
     "contact",
-    {"community_id": ident, "team_id": ident, "label": text(NAME_MAX), "phone": phone},
+    {
+        "community_id": ident,
+        "team_id": ident,
+        "label": text(NAME_MAX),
+        "phone": phone,
+        # schema 4: who it is (a person's name), what kind of contact, a short note (hours…),
+        # and its removal from the directory (records are never deleted)
+        "kind": enum("contact.kind"),
+        "name": text(NAME_MAX),
+        "note": text(CONTACT_NOTE_MAX),
+        "removed_at": time,
+    },
     ("community_id", "label", "phone"),
     device_writable=False,
 )

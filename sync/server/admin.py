@@ -130,20 +130,3 @@ def assign(rt: Runtime, values: Mapping[str, Any]) -> str:
         return a.op("assignment", set={"status": "pending", **clean}).entity_id
 
     return write(rt, build)[0]
-
-
-def publish_notice(
-    rt: Runtime, *, kind: str, title: str, body: str, community_id: str, published_at: str
-) -> str:
-    def build(a: Author) -> str:
-        a.require("place", community_id)
-        values = {
-            "kind": kind,
-            "title": title,
-            "body": body,
-            "community_id": community_id,
-            "published_at": published_at,
-        }
-        return a.op("notice", set=values).entity_id
-
-    return write(rt, build)[0]

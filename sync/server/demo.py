@@ -239,20 +239,25 @@ class _Seeder:
             self.op("notice", values)
 
     def contacts(self, community: str, teams: dict[str, str]) -> None:
-        entries = [
-            ("社区健康服务中心", None),
-            ("社区防控指挥部值班电话", None),
-            ("心理援助热线", None),
-        ] + [(f"{name}队长", team) for name, team in (("邻里服务队", teams["neighbour_service"]),)]
-        for label, team in entries:
-            values: dict[str, Any] = {
-                "community_id": community,
-                "label": label,
-                "phone": self.phone(),
-            }
-            if team:
-                values["team_id"] = team
-            self.op("contact", values)
+        """The community's directory: office, duty doctor, hotlines, and each team's lead."""
+        entries: list[dict[str, Any]] = [
+            {"kind": "office", "label": "观海轩社区居委会", "phone": "0755-26881234"},
+            {"kind": "duty_doctor", "label": "社区健康服务中心", "name": self.person(),
+             "phone": self.phone(), "note": "24小时值班"},
+            {"kind": "hotline", "label": "急救", "phone": "120"},
+            {"kind": "hotline", "label": "政务服务便民热线", "phone": "12345"},
+            {"kind": "hotline", "label": "心理援助热线", "phone": self.phone()},
+        ]  # fmt: skip
+        names = {team_id: name for name, team_id in self.out.teams.items()}
+        for member_id, name, role, team in self.out.members:
+            if role == "team_lead" and team is not None and team in names:
+                lead = self.a.record("member", member_id) or {}
+                entries.append(
+                    {"kind": "team_lead", "label": names[team], "name": name,
+                     "phone": lead.get("phone"), "team_id": team}
+                )  # fmt: skip
+        for values in entries:
+            self.op("contact", {"community_id": community, **values})
 
 
 def seed(rt: Runtime) -> DemoSummary:

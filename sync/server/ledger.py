@@ -12,12 +12,15 @@ already checked on their own (``validate_op``, clock):
    once); a narrowed op is stored and fed as narrowed;
 3. each accepted op is appended to the feed at the next gap-free ``seq`` with its scope keys
    (:mod:`.scope`: the keys of its entity after the op and after the whole batch);
-4. when a batch moves an entity into a new scope (a household to another place, an assignment to
+4. an op on a notice or a contact (server-written, fed to many phones) that narrows its target
+   is also fed under the keys the record had before, so the phones it no longer reaches learn
+   it left them (the phone then hides it: see ``app.viewmodels.notices``);
+5. when a batch moves an entity into a new scope (a household to another place, an assignment to
    another team, a place under another parent) the entity's earlier ops — for a household, also
    its residents', requests' and assignments'; for a place, everything beneath it — are fed again
    under the added keys, so devices that newly see it receive its
    whole history (a DEVICE whose own scope changes restarts its pull instead: see service);
-5. ops, feed, scope index, records and the ``head`` counter are written with a few executemany
+6. ops, feed, scope index, records and the ``head`` counter are written with a few executemany
    statements, and the counting projection of the changed records (:mod:`.projection`).
 """
 
@@ -52,6 +55,8 @@ from sync.server.vault import Vault
 DEPENDANTS = ("resident", "request", "assignment")
 #: kinds whose changes can change OTHER entities' scope keys (place chains, household places)
 RESHAPING = frozenset({"place", "household"})
+#: kinds whose ops are also fed under the record's keys from before the commit (see step 4)
+FOLLOWED = frozenset({"notice", "contact"})
 
 
 @dataclass(slots=True)
@@ -147,7 +152,11 @@ class Ledger:
             final = {k: entity_keys(world, *k, refs) for k, (refs, _) in batch.known.items()}
         else:  # no place or household changed: each entity's last keys are its final keys
             final = {k: keys for k, (_, keys) in batch.known.items()}
-        entries = [(op, keys | final[(op.kind, op.entity_id)]) for op, keys in batch.accepted]
+        left = _left_behind(world, final)
+        entries = [
+            (op, keys | final[(op.kind, op.entity_id)] | left.get((op.kind, op.entity_id), set()))
+            for op, keys in batch.accepted
+        ]
         fed = self._write(conn, world, entries, self._refeeds(conn, world, final), batch_id)
         for op, _ in entries:
             self.ops.put(op)
@@ -379,6 +388,22 @@ class _Batch:
             else:
                 outcome.acks.append(op.op_id)
         return outcome
+
+
+def _left_behind(world: TxWorld, final: Mapping[Key, set[str]]) -> dict[Key, set[str]]:
+    """The keys a followed record (a notice, a contact) had before this commit, where they are
+    not all among its keys now: its ops are fed there too, so the phones it leaves hear of it."""
+    out: dict[Key, set[str]] = {}
+    start: World | None = None
+    for key, keys in final.items():
+        kind, entity_id = key
+        if kind not in FOLLOWED or not world.existed(kind, entity_id):
+            continue
+        start = start or world.at_start()
+        before = entity_keys(start, kind, entity_id, start.refs(kind, entity_id) or {})
+        if before - keys:
+            out[key] = before - keys
+    return out
 
 
 def _authorize(

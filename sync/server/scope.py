@@ -11,7 +11,10 @@ share a key with its own key set. Keys:
   ancestors (street, community names for addresses), not for sibling buildings.
 - ``h:<household>`` — bookkeeping: finds a household's dependants' ops (never pulled by it).
 - ``t:<team>`` — the team record, its members, shifts, and its assignments and requests.
-- ``c:<community>`` — notices and contacts of a community; ``*`` — for every device.
+- ``c:<community>`` — notices and contacts of a community; ``*`` — for every device. A notice
+  that targets some buildings of its community (``buildings``, schema 4) is keyed like those
+  buildings' place records instead (``n:`` and ``p:`` of each): it reaches the teams whose area is
+  one of them, lies under one of them or holds one of them, and no other team of the community.
 
 Coordinators pull everything (no key filter). Records with no key (a coordinator without a team)
 reach coordinators only.
@@ -35,7 +38,7 @@ REFS: Mapping[str, tuple[str, ...]] = {
     "shift": ("team_id",),
     "assignment": ("team_id", "assignee_id", "target_kind", "target_id"),
     "request": ("household_id", "team_id", "assignee_id"),
-    "notice": ("community_id",),
+    "notice": ("community_id", "buildings"),
     "contact": ("community_id", "team_id"),
 }
 
@@ -120,10 +123,19 @@ def _community(refs: Mapping[str, Any]) -> set[str]:
     return {f"c:{community}"} if isinstance(community, str) else {EVERYONE}
 
 
+def _ids(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list | tuple) else []
+
+
+def _place_keys(world: World, place_id: str) -> set[str]:
+    """The keys of a place record: the place itself and everything at or above it."""
+    return {f"n:{place_id}"} | _under(world, place_id)
+
+
 def entity_keys(world: World, kind: str, entity_id: str, refs: Mapping[str, Any]) -> set[str]:
     """The scope keys of an entity with these refs (its ops are fed under them)."""
     if kind == "place":
-        return {f"n:{entity_id}"} | _under(world, entity_id)
+        return _place_keys(world, entity_id)
     if kind == "household":
         return {f"h:{entity_id}"} | _under(world, refs.get("place_id"))
     if kind == "resident":
@@ -136,6 +148,8 @@ def entity_keys(world: World, kind: str, entity_id: str, refs: Mapping[str, Any]
         return _team(refs) | target_keys(world, refs)
     if kind == "request":
         return _team(refs) | household_keys(world, refs.get("household_id"))
+    if kind == "notice" and refs.get("buildings"):
+        return set().union(*(_place_keys(world, b) for b in _ids(refs.get("buildings"))))
     if kind in ("notice", "contact"):
         return _community(refs)
     return set()

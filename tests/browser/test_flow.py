@@ -192,7 +192,7 @@ def volunteer_tour(v: PhoneScreen) -> None:
     v.tap_tab(v.t("ui.nav.notices"))
     wait_for(lambda: listed(v, "notice-"), 15, "notices on the notices screen")
     v.shot("notices")
-    v.tap(v.t("ui.field.notices.contacts"))
+    v.tap_id("notices-contacts")
     wait_for(lambda: listed(v, "contact-"), 15, "the contact directory")
     v.shot("contacts")
     v.tap_tab(v.t("ui.nav.settings"))

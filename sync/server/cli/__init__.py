@@ -2,7 +2,8 @@
 
 Commands, one module per group: :mod:`.setup` (``init``, ``serve``, ``demo``), :mod:`.phones`
 (``enroll``, ``retire``, ``revoke``, ``devices``), :mod:`.work` (``import-households``,
-``team create``, ``assign``, ``notice``), :mod:`.teams` (``team edit|disable|enable|codes``,
+``team create``, ``assign``), :mod:`.notices` (``notice publish|edit|withdraw|list|show``,
+``contact add|edit|remove|list``), :mod:`.teams` (``team edit|disable|enable|codes``,
 ``member add|move|disable|enable``, ``import-roster``), :mod:`.places` (``place add``), :mod:`.lists`
 (``places``, ``teams``, ``members``), :mod:`.review` (``review list|show|apply|dismiss``) and
 :mod:`.accounts` (``user add|list|disable|enable|reset|totp``, ``audit list|verify``: the command
@@ -26,6 +27,7 @@ from sync.server.cli import (
     accounts,
     backups,
     lists,
+    notices,
     phones,
     places,
     review,
@@ -53,7 +55,19 @@ def build(lang: str) -> click.Group:
                 [flag, name], help=h(name), callback=_set_global, expose_value=False, is_eager=True
             )
         )
-    for module in (setup, phones, work, teams, places, lists, review, accounts, backups, rounds):
+    for module in (
+        setup,
+        phones,
+        work,
+        notices,
+        teams,
+        places,
+        lists,
+        review,
+        accounts,
+        backups,
+        rounds,
+    ):
         module.register(root, lang)
     return root
 

@@ -1,5 +1,5 @@
-"""``import-households`` (:mod:`sync.server.importing`), ``team create``, ``assign`` and ``notice``:
-the district's data."""
+"""``import-households`` (:mod:`sync.server.importing`), ``team create`` and ``assign``: the
+district's data (notices and contacts: :mod:`.notices`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from sync.domain.enums import ASSIGNMENT_TYPES, NOTICE_KINDS, PRIORITIES, TARGET_KINDS, TEAM_KINDS
-from sync.domain.times import now_iso
+from sync.domain.enums import ASSIGNMENT_TYPES, PRIORITIES, TARGET_KINDS, TEAM_KINDS
 from sync.i18n import t
 from sync.server import admin, importing, localtime, teams
 from sync.server.cli.base import Group, global_options, runtime, say, text, zone
@@ -131,22 +130,3 @@ def register(group: click.Group, lang: str) -> None:
             "instructions": instructions,
         }
         say(ctx, "assigned", assignment=admin.assign(rt, values))
-
-    @group.command("notice", help=h("notice"), short_help=h("notice"))
-    @click.option("--kind", default="daily", type=click.Choice(NOTICE_KINDS), help=h("notice_kind"))
-    @click.option("--title", required=True, help=h("title"))
-    @click.option("--body", required=True, help=h("body"))
-    @click.option("--community", required=True, help=h("community"))
-    @global_options(lang)
-    @click.pass_context
-    def notice(ctx: click.Context, kind: str, title: str, body: str, community: str) -> None:
-        rt = runtime(ctx)
-        notice_id = admin.publish_notice(
-            rt,
-            kind=kind,
-            title=title,
-            body=body,
-            community_id=Directory(rt).place(community),
-            published_at=now_iso(),
-        )
-        say(ctx, "noticed", notice=notice_id)

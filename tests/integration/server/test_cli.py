@@ -94,6 +94,7 @@ def test_team_assign_and_notice_commands_reach_devices(
     assignment = re.search(r"Assignment created: (\S+)", out).group(1)  # type: ignore[union-attr]
     out = backend.cli(
         "notice",
+        "publish",
         "--kind",
         "rumour_rebuttal",
         "--title",

@@ -88,6 +88,7 @@ def test_gbk_file_with_three_bad_rows_then_the_fixed_file_commits(world) -> None
         assert progress.status_code == 200 and time.monotonic() < deadline
         time.sleep(0.1)
     assert 'id="import-done"' in progress.text
+    assert 'data-state="done"' in progress.text  # on the part htmx swaps in
     assert len(Directory(rt).records("household")) == before + 5
     entry = _actions(rt, audit.IMPORT)[-1]
     assert entry.target == summary.community_id and entry.details["households"] == 5

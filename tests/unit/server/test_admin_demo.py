@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sync.errors import LinliError, ValidationError
-from sync.server import admin, db, demo
+from sync.server import admin, db, demo, notices
 from sync.server.admin import Author
 from sync.server.runtime import Runtime
 from sync.server.service import SyncService
@@ -73,13 +73,13 @@ def test_admin_helpers_check_references(rt: Runtime) -> None:
         area=[world.unit_b],
     )
     member = admin.create_member(rt, name="孙丽娟", role="volunteer", team_id=team)
-    notice = admin.publish_notice(
+    notice = notices.publish(
         rt,
         kind="rumour_rebuttal",
         title="辟谣",
         body="网传消息不实",
         community_id=world.community,
-        published_at="2022-04-01T08:00:00Z",
+        now="2022-04-01T08:00:00Z",
     )
     with rt.db.read() as conn:
         w = rt.ledger.world(conn)

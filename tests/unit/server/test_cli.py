@@ -208,7 +208,9 @@ def test_ambiguous_and_unknown_names_are_coded_errors_listing_candidates(
     assert world.volunteer_a in done.stderr and twin in done.stderr
     zh = run(data_dir, "enroll", "--member", "王桂兰", "--no-terminal-qr", lang="zh-CN")
     assert zh.exit_code == 2 and "不止一个" in zh.stderr
-    unknown = run(data_dir, "notice", "--title", "通知", "--body", "内容", "--community", "观海")
+    unknown = run(
+        data_dir, "notice", "publish", "--title", "通知", "--body", "内容", "--community", "观海"
+    )
     assert unknown.exit_code == 2
     assert 'No place is called "观海"' in unknown.stderr and world.community in unknown.stderr
     two_units = run(data_dir, "places", "--under", "单元")

@@ -69,6 +69,26 @@ def test_notices_and_contacts_follow_the_community() -> None:
     assert entity_keys(world, "contact", "K", {}) == {EVERYONE}
 
 
+def test_a_notice_for_some_buildings_reaches_only_the_teams_there() -> None:
+    world = community_world()
+    world.records[("team", "TC")] = {"area": ["C"], "community_id": "C"}  # the whole community
+    world.records[("team", "TU")] = {"area": ["U1"], "community_id": "C"}  # a unit of B1
+    world.records[("team", "TN")] = {"area": [], "community_id": "C"}  # no area
+    world.records[("notice", "N1")] = {"community_id": "C", "buildings": ["B1"]}
+    for team in ("TA", "TC", "TU"):
+        assert _visible(world, team, "notice", "N1"), team
+    for team in ("TB", "TN"):
+        assert not _visible(world, team, "notice", "N1"), team
+    world.records[("notice", "N2")] = {"community_id": "C", "buildings": ["B1", "B2"]}
+    assert _visible(world, "TB", "notice", "N2") and _visible(world, "TA", "notice", "N2")
+    world.records[("notice", "N3")] = {"community_id": "C", "buildings": []}  # whole community
+    assert _visible(world, "TN", "notice", "N3") and _visible(world, "TB", "notice", "N3")
+    assert refs_of("notice", {"community_id": "C", "buildings": ("B1",), "title": "x"}) == {
+        "community_id": "C",
+        "buildings": ["B1"],
+    }
+
+
 def test_a_device_without_a_team_sees_only_everyone_keys() -> None:
     assert device_keys(community_world(), None, None) == {EVERYONE}
 

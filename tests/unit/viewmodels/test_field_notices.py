@@ -118,3 +118,47 @@ def test_contacts_team_first_then_community_with_call_links(phone: Device) -> No
     assert vm.rows[1].team == ""
     assert vm.rows[2].tel_url == "tel:0755-12345678"
     assert vm.rows[1].tel_url == "tel:12356"
+
+
+def test_withdrawn_expired_and_other_buildings_notices_leave_the_list(phone: Device) -> None:
+    s = Seeder(phone)
+    s.put("place", "pl-b1", level="building", name="1栋", parent_id="pl-c")  # this team's
+    common = {"kind": "daily", "body": "b", "community_id": "pl-c", "published_at": at(-2)}
+    s.put("notice", "nt-gone", title="撤回的", withdrawn_at=at(-1), **common)
+    s.put("notice", "nt-past", title="过期的", expires_at=at(-1), **common)
+    s.put("notice", "nt-later", title="未过期", expires_at=at(5), **common)
+    s.put("notice", "nt-mine", title="1栋的", buildings=["pl-b1"], **common)
+    s.put("notice", "nt-theirs", title="2栋的", buildings=["pl-b2"], **common)
+    s.put("notice", "nt-edited", title="改过的", edited_at=at(-1), **common)
+    vm = NoticesViewModel(phone, RecordingNavigator(), now=fixed_now)
+    ids = [r.id for r in vm.rows]
+    assert {"nt-later", "nt-mine", "nt-edited"} <= set(ids)
+    assert not {"nt-gone", "nt-past", "nt-theirs"} & set(ids)
+    edited = next(r for r in vm.rows if r.id == "nt-edited")
+    assert edited.edited_label == "17:00 已修改"  # an hour before the fixed now, local time
+    assert next(r for r in vm.rows if r.id == "nt-mine").edited_label == ""
+    # opened from an old link: shown as no longer valid, not as news
+    gone = NoticeViewModel(phone, RecordingNavigator(), "nt-gone", now=fixed_now)
+    assert gone.found and gone.gone and gone.gone_text == "指挥部已撤回此通知，不再有效。"
+    past = NoticeViewModel(phone, RecordingNavigator(), "nt-past", now=fixed_now)
+    assert past.gone and "不再有效" in past.gone_text
+    assert not NoticeViewModel(phone, RecordingNavigator(), "nt-later", now=fixed_now).gone
+
+
+def test_contacts_show_names_kinds_notes_and_hide_removed_ones(phone: Device) -> None:
+    s = Seeder(phone)
+    s.put("contact", "ct-doctor", community_id="pl-c", kind="duty_doctor",
+          label="社区健康服务中心", name="林医生", phone="13800000011", note="24小时")  # fmt: skip
+    s.put("contact", "ct-120", community_id="pl-c", kind="hotline", label="急救", phone="120")
+    s.put("contact", "ct-old", community_id="pl-c", kind="hotline", label="旧热线",
+          phone="12320", removed_at=at(-1))  # fmt: skip
+    vm = ContactsViewModel(phone, RecordingNavigator())
+    ids = [c.id for c in vm.rows]
+    assert "ct-old" not in ids
+    assert ids.index("ct-doctor") < ids.index("ct-120") < ids.index("ct-hotline")
+    doctor = next(c for c in vm.rows if c.id == "ct-doctor")
+    assert (doctor.name, doctor.kind_label, doctor.note) == ("林医生", "值班医生", "24小时")
+    assert doctor.tel_url == "tel:13800000011"
+    old = next(c for c in vm.rows if c.id == "ct-hotline")  # written before schema 4
+    assert (old.name, old.kind_label) == ("", "")
+    assert NoticesViewModel(phone, RecordingNavigator(), now=fixed_now).contacts_count == 6

@@ -42,6 +42,8 @@ def _notice_row(vm: NoticesViewModel, row: NoticeRow) -> ft.Control:
         identifier = f"notice-unread-{row.id}"
         top.append(flag(unread, theme.PRIMARY, ft.Icons.CIRCLE, identifier=identifier))
     top += [_kind_flag(row.kind, row.kind_label), muted(row.published_label)]
+    if row.edited_label:
+        top.append(muted(row.edited_label))
     return card(
         [ft.Row(top, wrap=True, spacing=6, run_spacing=4), title, muted(row.excerpt, size=13)],
         lambda _: vm.open(row.id),
@@ -54,21 +56,29 @@ def notices_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
     vm = NoticesViewModel(ctx.device, ctx.nav)
     unread = muted("", size=13)
     items = ft.ListView(expand=True, padding=ft.Padding.only(bottom=24))
-    contacts = touch_button(
-        tr("ui.field.notices.contacts"),
-        lambda _: vm.contacts(),
-        icon=ft.Icons.CONTACT_PHONE,
-        primary=False,
-        expand=True,
-    )
+    contacts = ft.Row([])
 
     def render() -> None:
+        entry = tr("ui.field.notices.contacts_count", n=vm.contacts_count)
+        contacts.controls = [
+            ft.Semantics(
+                content=touch_button(
+                    entry,
+                    lambda _: vm.contacts(),
+                    icon=ft.Icons.CONTACT_PHONE,
+                    primary=False,
+                    expand=True,
+                ),
+                identifier="notices-contacts",
+                expand=True,
+            )
+        ]
         unread.value = tr("ui.field.notices.unread_count", n=vm.unread)
         items.controls = [_notice_row(vm, r) for r in vm.rows] or [
             empty_state(tr("ui.field.notices.empty"))
         ]
 
-    body = list_page(4, ft.Row([contacts]), unread, "notices-unread", items)
+    body = list_page(4, contacts, unread, "notices-unread", items)
     title = tr("ui.field.notices.title")
     return vm_screen(ctx, vm, render, "/notices", title, body, tab="/notices")
 
@@ -76,8 +86,14 @@ def notices_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
 def notice_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
     vm = NoticeViewModel(ctx.device, ctx.nav, params["id"])
     if vm.found:
-        controls: list[ft.Control] = [
-            ft.Row([_kind_flag(vm.kind, vm.kind_label), muted(vm.published_label)], wrap=True),
+        top = [_kind_flag(vm.kind, vm.kind_label), muted(vm.published_label)]
+        if vm.edited_label:
+            top.append(muted(vm.edited_label))
+        controls: list[ft.Control] = [ft.Row(top, wrap=True)]
+        if vm.gone:
+            gone = flag(vm.gone_text, theme.DANGER, ft.Icons.BLOCK, identifier="notice-gone")
+            controls.append(gone)
+        controls += [
             heading(vm.title, size=18, identifier="notice-title"),
             ft.Text(vm.body, size=15, selectable=True),
         ]
@@ -96,9 +112,14 @@ def contacts_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
     def render() -> None:
         rows: list[ft.Control] = []
         for c in vm.rows:
-            lines: list[ft.Control] = [ft.Text(c.label, size=15, weight=ft.FontWeight.W_600)]
-            if c.team:
-                lines.append(muted(c.team))
+            lines: list[ft.Control] = [
+                ft.Text(c.name or c.label, size=15, weight=ft.FontWeight.W_600)
+            ]
+            about = [part for part in (c.kind_label, c.label if c.name else "", c.team) if part]
+            if about:
+                lines.append(muted(" · ".join(dict.fromkeys(about))))
+            if c.note:
+                lines.append(muted(c.note, size=13))
             lines.append(call_button(c.phone, c.tel_url))
             rows.append(card(lines, None, identifier=f"contact-{c.id}"))
         items.controls = rows or [empty_state(tr("ui.field.contacts.empty"))]
