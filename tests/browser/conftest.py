@@ -72,6 +72,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("browser-world")
     server = ServerProcess(root / "server")
     phones: dict[str, PhoneProcess] = {}
+    built: World | None = None
     try:
         server.init()
         members = server.seed_demo()
@@ -85,8 +86,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             phone.start(wait=False)  # both start at once, then wait for each
         for phone in phones.values():
             phone.wait_ready()
-        yield World(root, server, members, volunteer, lead, phones)
+        built = World(root, server, members, volunteer, lead, phones)
+        yield built
     finally:
+        # close the module's phone tabs first: a Flet page left open keeps repainting and
+        # reconnecting, costing the rest of the run most of a core
+        for screen in built.screens.values() if built is not None else ():
+            screen.close()
         for phone in phones.values():
             phone.stop()
         server.stop()
