@@ -270,13 +270,16 @@ class Ledger:
         t = db.records
         out: dict[str, list[Key]] = {}
         for part in chunks(household_ids):
+            # by parent_ref alone, so the parent_ref index is used (with ``kind IN`` as well,
+            # SQLite walks the primary key over every resident instead); kinds filtered here
             rows = conn.execute(
                 select(t.c.parent_ref, t.c.kind, t.c.entity_id).where(
-                    db.in_list(conn, t.c.parent_ref, part), t.c.kind.in_(DEPENDANTS)
+                    db.in_list(conn, t.c.parent_ref, part)
                 )
             )
             for r in rows:
-                out.setdefault(r.parent_ref, []).append((r.kind, r.entity_id))
+                if r.kind in DEPENDANTS:
+                    out.setdefault(r.parent_ref, []).append((r.kind, r.entity_id))
         return out
 
     def _write(
