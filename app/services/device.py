@@ -37,6 +37,8 @@ from sync.ops import Op
 from sync.protocol import WIPE_REASONS
 
 log = logging.getLogger(__name__)
+#: the file beside the store that says this phone belongs to a practice server
+PRACTICE_MARK = "practice"
 
 META_IDENTITY = "identity"
 META_HLC = "hlc"
@@ -177,6 +179,24 @@ class Device(Observable):
                     store.close()
         self.changed()
 
+    @property
+    def practice(self) -> bool:
+        """This phone belongs to a practice (training) server — known even while it is locked,
+        so the unlock screen shows the 演练 banner too (a plain marker file: it says nothing
+        about anyone)."""
+        return (self.data_dir / PRACTICE_MARK).exists()
+
+    def mark_practice(self, on: bool) -> None:
+        """Keep the marker in step with what the server last said."""
+        mark = self.data_dir / PRACTICE_MARK
+        try:
+            if on and not mark.exists():
+                mark.touch()
+            elif not on:
+                mark.unlink(missing_ok=True)
+        except OSError as exc:  # only a banner: never let it stop the app
+            log.warning("practice marker not updated: %s", exc)
+
     def wipe(self, reason: str) -> None:
         """Lock and remove every local file (the server retired or revoked this device)."""
         with self._lock:
@@ -184,6 +204,7 @@ class Device(Observable):
             if store is not None:
                 store.close()
             LocalStore.wipe(self.data_dir)
+            self.mark_practice(False)
             self.wiped_reason = reason
         log.warning("local data wiped: %s", reason)
         self.changed()

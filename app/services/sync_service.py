@@ -120,7 +120,12 @@ class SyncService(Observable):
         store = self.device.store
         pending = store.pending_count() if store is not None else 0
         last = store.get_meta("last_sync_ms") if store is not None else None
-        practice = bool(store.get_meta(META_PRACTICE)) if store is not None else False
+        if store is not None:
+            practice = bool(store.get_meta(META_PRACTICE))
+            if practice != self.device.practice:
+                self.device.mark_practice(practice)
+        else:
+            practice = self.device.practice
         if (pending, last, practice) != (
             self.status.pending,
             self.status.last_sync_ms,

@@ -97,6 +97,22 @@ def tap(action: Callable[[str], object], value: str) -> Callable[[Any], None]:
     return handler
 
 
+def practice_banner(visible: bool = False) -> ft.Container:
+    """The 演练 / PRACTICE strip of a phone of a practice (training) server."""
+    return ft.Container(
+        ft.Semantics(
+            content=ft.Text(
+                tr("ui.practice_banner"), color=theme.ON_PRACTICE, weight=ft.FontWeight.BOLD
+            ),
+            identifier="practice-banner",
+        ),
+        bgcolor=theme.PRACTICE,
+        padding=ft.Padding.symmetric(horizontal=12, vertical=3),
+        alignment=ft.Alignment.CENTER,
+        visible=visible,
+    )
+
+
 def online_colour(online: bool | None) -> str:
     """The colour of the sync state's dot: online, not known yet, offline."""
     return theme.OK if online else (theme.MUTED if online is None else theme.WARN)
@@ -113,18 +129,7 @@ def sync_bar(ctx: Any) -> tuple[ft.Control, Cleanup]:
         visible=False,
     )
     progress = ft.ProgressBar(value=None, visible=False)
-    practice = ft.Container(
-        ft.Semantics(
-            content=ft.Text(
-                tr("ui.practice_banner"), color=theme.ON_PRACTICE, weight=ft.FontWeight.BOLD
-            ),
-            identifier="practice-banner",
-        ),
-        bgcolor=theme.PRACTICE,
-        padding=ft.Padding.symmetric(horizontal=12, vertical=3),
-        alignment=ft.Alignment.CENTER,
-        visible=False,
-    )
+    practice = practice_banner()
 
     def render() -> None:
         s = ctx.sync.status

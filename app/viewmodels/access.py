@@ -121,6 +121,8 @@ class UnlockViewModel(Observable):
             "revoked": tr("ui.unlock.wiped"),
             "retired": tr("ui.unlock.retired"),
         }.get(device.wiped_reason or "")
+        #: a practice server's phone: the 演练 banner shows here too, before the PIN
+        self.practice = device.practice
 
     def submit(self) -> bool:
         self.busy, self.error = True, None

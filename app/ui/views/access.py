@@ -11,7 +11,7 @@ from app.i18n import tr
 from app.ui import theme
 from app.ui.context import UiContext
 from app.ui.router import Route, Screen
-from app.ui.widgets import Announcing, bind, touch_button
+from app.ui.widgets import Announcing, bind, practice_banner, touch_button
 from app.viewmodels.access import SetupViewModel, UnlockViewModel
 
 
@@ -127,6 +127,7 @@ def unlock_screen(ctx: UiContext, params: dict[str, str]) -> Screen:
         "/unlock",
         tr("ui.unlock.title"),
         [
+            practice_banner(vm.practice),
             ft.Icon(ft.Icons.LOCK, size=48, color=theme.PRIMARY),
             ft.Text(tr("ui.unlock.intro"), color=theme.MUTED),
             notice,

@@ -87,3 +87,25 @@ def test_setup_says_plainly_when_a_link_is_broken(tmp_path: Path) -> None:
     vm.form.code = "linli://enroll?code=QW3E"
     assert not vm.submit()
     assert vm.error == ValidationError("enroll.bad_link").describe("zh-CN")
+
+
+def test_a_practice_phone_shows_the_banner_even_while_locked(tmp_path: Path) -> None:
+    from app.services.sync_service import SyncService
+    from sync.client.engine import META_PRACTICE
+
+    path = tmp_path / "phone"
+    device = open_phone(path, identity())
+    sync = SyncService(device)
+    try:
+        assert not UnlockViewModel(device, RecordingNavigator()).practice
+        device.require_store().set_meta(META_PRACTICE, True)  # as a sync from a practice server
+        assert sync.status.practice and device.practice
+        device.lock()
+        assert UnlockViewModel(Device(path), RecordingNavigator()).practice
+        device.unlock(PIN)
+        device.require_store().set_meta(META_PRACTICE, None)  # the server is live after all
+        assert not sync.status.practice and not Device(path).practice
+    finally:
+        sync.stop()
+        if device.store is not None:
+            device.lock()
